@@ -1,0 +1,148 @@
+import { z } from "zod";
+
+/**
+ * Every setting the hub reads, validated in one place. One schema per concern; a wrong value stops
+ * the process with every problem listed at once (see `ConfigError`), never a stack trace.
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const ServerSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: port.default(4000),
+  SUBGRAPH_PORT_BASE: port.default(4101),
+  SUBGRAPH_URLS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^([a-z]+=https?:\/\/[^,\s]+)(,[a-z]+=https?:\/\/[^,\s]+)*$/, "name=url pairs separated by commas")
+      .optional(),
+  ),
+});
+
+const DatabaseSchema = z.object({
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL")
+      .optional(),
+  ),
+  DATA_DIR: z.string().min(1).default(".data"),
+  EMBEDDED_PG_PORT: port.default(54329),
+  DB_POOL_MAX: positiveInt.max(200).default(10),
+});
+
+const ALGORITHMS = ["ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"] as const;
+
+const AuthSchema = z
+  .object({
+    AUTH_JWKS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    AUTH_JWKS_FILE: optionalString,
+    AUTH_ISSUER: optionalString,
+    AUTH_AUDIENCE: optionalString,
+    AUTH_ALGORITHMS: z
+      .string()
+      .default("ES256,RS256,EdDSA")
+      .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(ALGORITHMS, { error: `one of ${ALGORITHMS.join(", ")} (HS* and none are never accepted)` })).min(1)),
+    AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
+  })
+  .superRefine((v, ctx) => {
+    if (v.AUTH_JWKS_URL && v.AUTH_JWKS_FILE) {
+      ctx.addIssue({ code: "custom", path: ["AUTH_JWKS_FILE"], message: "set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both" });
+    }
+    if (v.AUTH_JWKS_URL || v.AUTH_JWKS_FILE) {
+      for (const key of ["AUTH_ISSUER", "AUTH_AUDIENCE"] as const) {
+        if (!v[key]) ctx.addIssue({ code: "custom", path: [key], message: "required when a JWKS is configured" });
+      }
+    }
+  });
+
+const LimitsSchema = z.object({
+  MAX_DEPTH: positiveInt.max(50).default(10),
+  MAX_ALIASES: positiveInt.max(200).default(15),
+  MAX_TOKENS: positiveInt.max(100_000).default(10_000),
+  MAX_COST: positiveInt.default(20_000),
+  MAX_DIRECTIVES: positiveInt.max(200).default(20),
+  MAX_BATCHED_OPERATIONS: z.coerce.number().int().min(0).max(50).default(5),
+  MAX_BODY_BYTES: positiveInt.max(50 * 1024 * 1024).default(1024 * 1024),
+});
+
+const EventsSchema = z.object({
+  EVENT_RETENTION_DAYS: positiveInt.max(3650).default(30),
+});
+
+const LoggingSchema = z.object({
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+const SCHEMAS = {
+  server: ServerSchema,
+  database: DatabaseSchema,
+  auth: AuthSchema,
+  limits: LimitsSchema,
+  events: EventsSchema,
+  logging: LoggingSchema,
+} as const;
+
+type Schemas = typeof SCHEMAS;
+export type Config = { [K in keyof Schemas]: z.output<Schemas[K]> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment; throws a ConfigError listing every problem found. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const out: Partial<Record<keyof Schemas, unknown>> = {};
+  for (const [concern, schema] of Object.entries(SCHEMAS) as [keyof Schemas, z.ZodType][]) {
+    const parsed = schema.safeParse(env);
+    if (parsed.success) {
+      out[concern] = parsed.data;
+      continue;
+    }
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? concern);
+      const given = env[variable];
+      const shown = given === undefined ? "unset" : `got ${JSON.stringify(given.length > 40 ? `${given.slice(0, 40)}…` : given)}`;
+      problems.push(`${variable}: ${issue.message} (${shown})`);
+    }
+  }
+  const server = out.server as Config["server"] | undefined;
+  const auth = out.auth as Config["auth"] | undefined;
+  if (server?.NODE_ENV === "production" && auth && !auth.AUTH_JWKS_URL && !auth.AUTH_JWKS_FILE) {
+    problems.push("AUTH_JWKS_URL: required when NODE_ENV=production (the development issuer is off in production) (unset)");
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return out as Config;
+}
+
+/** For entry points: load the configuration or print every problem and exit non-zero. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** The development issuer is on only when no identity provider's JWKS is configured. */
+export function usesDevIssuer(config: Config): boolean {
+  return !config.auth.AUTH_JWKS_URL && !config.auth.AUTH_JWKS_FILE;
+}
+
+export const DEV_ISSUER = "watchfloor-dev";
+export const DEV_AUDIENCE = "watchfloor";

@@ -1,0 +1,60 @@
+import { randomUUID } from "node:crypto";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import type { Logger } from "./logger.js";
+
+/**
+ * Expected failures carry one of these codes and reach the client as they are. Anything else is
+ * unexpected: the client gets a generic message with a correlation id, the log gets the detail.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  FORBIDDEN: "FORBIDDEN",
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  NOT_FOUND: "NOT_FOUND",
+  CURSOR_EXPIRED: "CURSOR_EXPIRED",
+  LIMIT_EXCEEDED: "LIMIT_EXCEEDED",
+  GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
+  GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
+  BAD_REQUEST: "BAD_REQUEST",
+  PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const EXPECTED = new Set<string>(Object.values(ErrorCode));
+
+export function expectedError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extra } });
+}
+
+export const unauthenticated = (why: string) => expectedError(ErrorCode.UNAUTHENTICATED, why);
+export const forbidden = (why: string) => expectedError(ErrorCode.FORBIDDEN, why);
+export const badInput = (why: string, field?: string) =>
+  expectedError(ErrorCode.BAD_USER_INPUT, why, field ? { field } : {});
+
+/** An error whose code marks it as expected, at any depth of GraphQL's wrapping. */
+export function expectedCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e; i++) {
+    const code = (e as GraphQLError).extensions?.code;
+    if (typeof code === "string" && EXPECTED.has(code)) return code;
+    e = (e as GraphQLError).originalError;
+  }
+  return undefined;
+}
+
+/** Format for clients: expected errors keep message and code; the rest are masked and logged. */
+export function formatClientError(formatted: GraphQLFormattedError, err: unknown, log: Logger): GraphQLFormattedError {
+  const code = expectedCode(err) ?? (typeof formatted.extensions?.code === "string" && EXPECTED.has(formatted.extensions.code) ? formatted.extensions.code : undefined);
+  if (code) {
+    const { stacktrace: _drop, exception: _drop2, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { ...extensions, code } };
+  }
+  const correlationId = randomUUID();
+  const original = (err as GraphQLError)?.originalError ?? err;
+  log.error({ correlationId, err: original, path: formatted.path }, "unexpected error");
+  return {
+    message: `Internal error; quote reference ${correlationId} to the hub's operators`,
+    path: formatted.path,
+    extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
+  };
+}

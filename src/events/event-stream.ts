@@ -1,0 +1,275 @@
+import pg from "pg";
+import { canSee, visibleToSql } from "../auth/tlp.js";
+import type { Viewer } from "../auth/viewer.js";
+import { toPgPlaceholders } from "../db/sql.js";
+import { expectedError, ErrorCode, unauthenticated } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { decodeCursor } from "./cursor.js";
+import { fromRow, type EventRow, type HubEvent } from "./event.js";
+import { EVENT_CHANNEL } from "./outbox.js";
+
+export interface SubscribeOptions {
+  topics: readonly string[];
+  viewer: Viewer;
+  /** Replay what the viewer may see after this cursor, then go live. Without it: live from now. */
+  after?: string | null;
+  /** A further server-side filter (severity, type, ...), applied after the TLP rule. */
+  matches?: (event: HubEvent) => boolean;
+}
+
+const PAGE = 500;
+/** A subscriber that falls this far behind is switched back to reading the log, losing nothing. */
+const MAX_QUEUE = 5_000;
+/** A safety net for a lost notification: the log is read at least this often. */
+const POLL_MS = 5_000;
+
+type Listener = (event: HubEvent) => void;
+
+/**
+ * The process's one reader of the event log. It LISTENs once, reads new events in sequence order when
+ * woken (or every few seconds, should a notification be lost), and fans them out in memory to every
+ * subscription of this process. A subscription replays from its cursor out of the log itself and then
+ * takes live events, so a reader that reconnects with its last cursor receives exactly what it missed.
+ */
+export class EventStream {
+  private readonly pool: pg.Pool;
+  private listenClient?: pg.Client;
+  private readonly listeners = new Set<Listener>();
+  private lastSeq = 0;
+  private reading?: Promise<void>;
+  private again = false;
+  private pollTimer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly log: Logger,
+  ) {
+    this.pool = new pg.Pool({ connectionString: url, max: 4 });
+    this.pool.on("error", (err) => this.log.warn({ err }, "event log pool connection error"));
+  }
+
+  async start(): Promise<void> {
+    const { rows } = await this.pool.query<{ seq: number }>("select coalesce(max(seq), 0)::bigint as seq from hub.event");
+    this.lastSeq = Number(rows[0]!.seq);
+    await this.listen();
+    this.pollTimer = setInterval(() => this.wake(), POLL_MS);
+    this.pollTimer.unref();
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on("notification", () => this.wake());
+    client.on("error", (err) => {
+      this.log.warn({ err }, "event log listener lost its connection; reconnecting");
+      this.scheduleReconnect();
+    });
+    client.on("end", () => this.scheduleReconnect());
+    await client.connect();
+    await client.query(`listen ${EVENT_CHANNEL}`);
+    this.listenClient = client;
+    this.wake(); // catch up with anything committed while not listening
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.listenClient = undefined;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.listen().catch((err) => {
+        this.log.warn({ err }, "event log listener could not reconnect; retrying");
+        this.scheduleReconnect();
+      });
+    }, 1_000);
+  }
+
+  /** The highest sequence this process has fanned out. */
+  get position(): number {
+    return this.lastSeq;
+  }
+
+  private wake(): void {
+    if (this.closed) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.readNew()
+      .catch((err) => this.log.warn({ err }, "reading the event log failed; will retry"))
+      .finally(() => {
+        this.reading = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async readNew(): Promise<void> {
+    for (;;) {
+      const { rows } = await this.pool.query<EventRow>(
+        "select * from hub.event where seq > $1 order by seq limit $2",
+        [this.lastSeq, PAGE],
+      );
+      for (const row of rows) {
+        const event = fromRow(row);
+        this.lastSeq = event.seq;
+        for (const listener of this.listeners) listener(event);
+      }
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  /** Reads a page of the log after `after` that the viewer may see, on the given topics. */
+  async readVisible(viewer: Viewer, topics: readonly string[], after: number, limit = PAGE): Promise<HubEvent[]> {
+    const [visible, params] = visibleToSql(viewer, { owner: "owner_org", tlp: "tlp", sharedWith: "shared_with" });
+    const { rows } = await this.pool.query<EventRow>(
+      `select * from hub.event where seq > $1 and topic = any($2::text[]) and ${toPgPlaceholders(visible, 3)}
+       order by seq limit $${3 + params.length}`,
+      [after, topics, ...params, limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  /** Rejects a cursor whose events have been pruned: replaying from it would silently skip some. */
+  async assertRetained(after: number): Promise<void> {
+    const { rows } = await this.pool.query<{ pruned_through: number }>("select pruned_through from hub.event_retention");
+    const prunedThrough = Number(rows[0]?.pruned_through ?? 0);
+    if (after < prunedThrough) {
+      throw expectedError(
+        ErrorCode.CURSOR_EXPIRED,
+        "after: this cursor is older than the event log's retention window; start again without a cursor and re-read current state",
+      );
+    }
+  }
+
+  /** Removes events older than the retention window and records how far the log was pruned. */
+  async prune(retentionDays: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      `with gone as (delete from hub.event where created_at < now() - make_interval(days => $1) returning seq),
+            mark as (update hub.event_retention set pruned_through = greatest(pruned_through, (select max(seq) from gone))
+                      where exists (select 1 from gone) returning 1)
+       select count(*)::int as n from gone, (select count(*) from mark) m`,
+      [retentionDays],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Events for one subscription, in sequence order, replayed from its cursor and then live. Each
+   * event passes the TLP rule for this viewer, and the subscription ends with UNAUTHENTICATED once the
+   * viewer's token expires.
+   */
+  subscribe(options: SubscribeOptions): AsyncIterableIterator<HubEvent> {
+    const { viewer, matches } = options;
+    const topics = new Set(options.topics);
+    const wanted = (e: HubEvent) => topics.has(e.topic) && canSee(viewer, e) && (!matches || matches(e));
+
+    let queue: HubEvent[] = [];
+    let overflowed = false;
+    let wakeUp: (() => void) | undefined;
+    let done = false;
+    const listener: Listener = (event) => {
+      if (!wanted(event)) return;
+      if (queue.length >= MAX_QUEUE) {
+        overflowed = true;
+        queue = [];
+      } else {
+        queue.push(event);
+      }
+      wakeUp?.();
+    };
+    // Registered before replay starts: anything committed from here on reaches the queue, and the
+    // replay covers everything before. Overlap is dropped by sequence.
+    this.listeners.add(listener);
+
+    const replaying = options.after != null;
+    // The highest sequence this subscription has delivered or passed over.
+    let position = replaying ? decodeCursor(options.after!) : this.lastSeq;
+    let replay = replaying;
+    let checkedRetention = !replaying;
+    let buffer: HubEvent[] = [];
+    const stream = this;
+
+    const finish = () => {
+      done = true;
+      stream.listeners.delete(listener);
+      queue = [];
+      buffer = [];
+      wakeUp?.();
+    };
+
+    const next = async (): Promise<IteratorResult<HubEvent>> => {
+      for (;;) {
+        if (done) return { done: true, value: undefined };
+        if (viewer.expiresAt * 1000 <= Date.now()) {
+          finish();
+          throw unauthenticated("token expired: subscribe again with a new token and your last cursor");
+        }
+        if (!checkedRetention) {
+          await stream.assertRetained(position);
+          checkedRetention = true;
+        }
+        if (buffer.length) return { done: false, value: buffer.shift()! };
+        if (overflowed) {
+          overflowed = false;
+          replay = true;
+        }
+        if (replay) {
+          const page = await stream.readVisible(viewer, options.topics, position);
+          if (!page.length) {
+            replay = false; // caught up: the queue takes over
+            continue;
+          }
+          position = page[page.length - 1]!.seq;
+          buffer = matches ? page.filter(matches) : page;
+          continue;
+        }
+        const live = queue.findIndex((e) => e.seq > position);
+        if (live === -1) {
+          queue = [];
+          const expiresIn = viewer.expiresAt * 1000 - Date.now();
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(0, Math.min(expiresIn, 2 ** 31 - 1)));
+            wakeUp = () => {
+              clearTimeout(timer);
+              wakeUp = undefined;
+              resolve();
+            };
+          });
+          continue;
+        }
+        const event = queue[live]!;
+        queue = queue.slice(live + 1);
+        position = event.seq;
+        return { done: false, value: event };
+      }
+    };
+
+    return {
+      next,
+      async return() {
+        finish();
+        return { done: true, value: undefined };
+      },
+      async throw(err?: unknown) {
+        finish();
+        throw err;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.reconnectTimer);
+    this.listeners.clear();
+    await this.reading;
+    await this.listenClient?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,37 @@
+import { Field, Int, ObjectType, registerEnumType } from "type-graphql";
+import { TLP_LEVELS, type Tlp } from "../auth/tlp.js";
+
+export const TlpEnum = Object.fromEntries(TLP_LEVELS.map((t) => [t, t])) as { [K in Tlp]: K };
+registerEnumType(TlpEnum, {
+  name: "TLP",
+  description: "Traffic Light Protocol 2.0. AMBER_STRICT is TLP:AMBER+STRICT.",
+});
+
+@ObjectType({ description: "Why one input item, or one of its fields, was refused" })
+export class InputError {
+  @Field(() => String, { nullable: true, description: "The field at fault, as a path into the item (e.g. 'value', 'sharedWith[2]')" })
+  field?: string | null;
+
+  @Field()
+  message!: string;
+
+  constructor(message: string, field?: string | null) {
+    this.message = message;
+    this.field = field ?? null;
+  }
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+@ObjectType({ description: "How many records match, counting only those the viewer may see" })
+export class Count {
+  @Field(() => Int)
+  total!: number;
+}

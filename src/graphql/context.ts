@@ -1,0 +1,24 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Viewer } from "../auth/viewer.js";
+import type { Config } from "../config.js";
+import type { EventStream } from "../events/event-stream.js";
+import type { Logger } from "../logger.js";
+import type { OrgDirectory } from "../orgs/org-directory.js";
+
+/** What a subgraph's services get from the kernel, once per process. */
+export interface HubServices {
+  config: Config;
+  log: Logger;
+  orgs: OrgDirectory;
+  events: EventStream;
+}
+
+/** Per request (or per subscription): the verified viewer and a fresh unit of work. */
+export interface Context {
+  viewer: Viewer;
+  em: EntityManager;
+  hub: HubServices;
+  requestId: string;
+  /** Per-request batch loaders, keyed by name, so that `_entities` fetches many keys in one query. */
+  loaders: Map<string, unknown>;
+}

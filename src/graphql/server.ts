@@ -1,0 +1,184 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import express, { type ErrorRequestHandler } from "express";
+import { GraphQLError } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { TokenVerifier } from "../auth/jwt.js";
+import type { Viewer } from "../auth/viewer.js";
+import { createOrm } from "../db/orm.js";
+import { formatClientError } from "../errors.js";
+import { Organization } from "../orgs/organization.entity.js";
+import type { Context, HubServices } from "./context.js";
+import { buildFederatedSchema, type SubgraphDefinition } from "./subgraph.js";
+
+export interface RunningSubgraph {
+  name: string;
+  url: string;
+  orm: MikroORM;
+  close(): Promise<void>;
+}
+
+export interface SubgraphServerOptions {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  verifier: TokenVerifier;
+}
+
+/** A JSON body shaped like a GraphQL response, for failures before GraphQL runs. */
+function graphqlErrorBody(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/**
+ * Serves one subgraph: GraphQL over HTTP and graphql-ws on /graphql, and /healthz. Every operation,
+ * `_service` and `_entities` included, needs a valid token: the subgraph verifies it again whatever
+ * the gateway did, so nothing reachable trusts an unsigned header.
+ */
+export async function startSubgraphServer(
+  def: SubgraphDefinition,
+  hub: HubServices,
+  options: SubgraphServerOptions,
+): Promise<RunningSubgraph> {
+  const { config } = hub;
+  const log = hub.log.child({ subgraph: def.name });
+  const orm = await createOrm(options.databaseUrl, [...def.entities, Organization], config.database.DB_POOL_MAX);
+  const schema = await buildFederatedSchema(def);
+
+  async function contextFor(viewer: Viewer): Promise<Context> {
+    const em = orm.em.fork();
+    await hub.orgs.provision(em, viewer);
+    return { viewer, em, hub, requestId: randomUUID(), loaders: new Map() };
+  }
+
+  async function authenticate(header: string | undefined | null): Promise<Viewer> {
+    try {
+      return await options.verifier.verifyHeader(header);
+    } catch (err) {
+      const message = err instanceof GraphQLError ? err.message : "token could not be verified";
+      throw new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+    }
+  }
+
+  const app = express();
+  app.disable("x-powered-by");
+  const httpServer: Server = createServer(app);
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.MAX_BODY_BYTES });
+  const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization;
+        try {
+          ctx.extra.viewer = await options.verifier.verifyHeader(typeof header === "string" ? header : undefined);
+          return true;
+        } catch (err) {
+          const reason = err instanceof GraphQLError ? err.message : "token could not be verified";
+          ctx.extra.socket.close(4403, `Forbidden: ${reason}`.slice(0, 120));
+          return false;
+        }
+      },
+      context: (ctx) => contextFor(ctx.extra.viewer!),
+      onError: (_ctx, _id, _payload, errors) => {
+        for (const e of errors) log.debug({ err: e.message }, "subscription error");
+      },
+    },
+    wsServer,
+  );
+
+  const requestLog: ApolloServerPlugin<Context> = {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      return {
+        async willSendResponse({ response, operationName }) {
+          const errors = response.body.kind === "single" ? response.body.singleResult.errors?.length ?? 0 : 0;
+          log.info(
+            {
+              org: contextValue.viewer?.org,
+              operation: operationName ?? null,
+              ms: Math.round((performance.now() - started) * 10) / 10,
+              outcome: errors ? "errors" : "ok",
+              errors,
+            },
+            "request",
+          );
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.server.NODE_ENV !== "production",
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    formatError: (formatted, err) => formatClientError(formatted, err, log),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      requestLog,
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  app.get("/healthz", async (_req, res) => {
+    try {
+      await orm.em.getConnection().execute("select 1");
+      res.json({ status: "ok", subgraph: def.name });
+    } catch {
+      res.status(503).json({ status: "unavailable", subgraph: def.name, reason: "database unreachable" });
+    }
+  });
+  app.use(
+    "/graphql",
+    express.json({ limit: config.limits.MAX_BODY_BYTES }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => contextFor(await authenticate(req.headers.authorization)),
+    }),
+  );
+  const bodyErrors: ErrorRequestHandler = (err, _req, res, _next) => {
+    const status = typeof err?.status === "number" ? err.status : 500;
+    if (status === 413) {
+      res.status(413).json(graphqlErrorBody(`request body exceeds ${config.limits.MAX_BODY_BYTES} bytes`, "LIMIT_EXCEEDED"));
+    } else if (status >= 400 && status < 500) {
+      res.status(400).json(graphqlErrorBody("request body is not valid JSON", "BAD_REQUEST"));
+    } else {
+      const correlationId = randomUUID();
+      log.error({ correlationId, err }, "unexpected error outside GraphQL");
+      res.status(500).json(graphqlErrorBody(`Internal error; reference ${correlationId}`, "INTERNAL_SERVER_ERROR"));
+    }
+  };
+  app.use(bodyErrors);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(options.port, options.host, () => resolve());
+  });
+  const url = `http://${options.host}:${options.port}/graphql`;
+  log.info({ url }, "subgraph listening");
+
+  return {
+    name: def.name,
+    url,
+    orm,
+    async close() {
+      await apollo.stop();
+      wsServer.close();
+      await orm.close(true);
+    },
+  };
+}
