@@ -6,6 +6,8 @@ import { z } from "zod";
  */
 
 const port = z.coerce.number().int().min(1).max(65535);
+/** 0 asks the system for any free port (tests, benchmarks). */
+const listenPort = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const optionalString = z
   .string()
@@ -15,8 +17,8 @@ const optionalString = z
 const ServerSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
-  PORT: port.default(4000),
-  SUBGRAPH_PORT_BASE: port.default(4101),
+  PORT: listenPort.default(4000),
+  SUBGRAPH_PORT_BASE: listenPort.default(4101),
   SUBGRAPH_URLS: optionalString.pipe(
     z
       .string()

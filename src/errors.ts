@@ -42,12 +42,25 @@ export function expectedCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** An error a subgraph already masked (it carries its correlation id): pass it on unchanged. */
+export function maskedUpstream(err: unknown): GraphQLError | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e; i++) {
+    if (e instanceof GraphQLError && typeof e.extensions?.correlationId === "string") return e;
+    const original: unknown = (e as GraphQLError).originalError;
+    e = Array.isArray((original as AggregateError)?.errors) ? (original as AggregateError).errors[0] : original;
+  }
+  return undefined;
+}
+
 /** Format for clients: expected errors keep message and code; the rest are masked and logged. */
 export function formatClientError(formatted: GraphQLFormattedError, err: unknown, log: Logger): GraphQLFormattedError {
   const code = expectedCode(err) ?? (typeof formatted.extensions?.code === "string" && EXPECTED.has(formatted.extensions.code) ? formatted.extensions.code : undefined);
-  if (code) {
+  // A GraphQLError raised by GraphQL itself (parse, validation, coercion) is about the request, not us.
+  const requestError = err instanceof GraphQLError && !err.originalError;
+  if (code || requestError) {
     const { stacktrace: _drop, exception: _drop2, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { ...extensions, code } };
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };
   }
   const correlationId = randomUUID();
   const original = (err as GraphQLError)?.originalError ?? err;
@@ -57,4 +70,10 @@ export function formatClientError(formatted: GraphQLFormattedError, err: unknown
     path: formatted.path,
     extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
   };
+}
+
+/** The same rule as `formatClientError`, for transports that carry GraphQLError objects (graphql-ws). */
+export function maskedGraphQLError(err: GraphQLError, log: Logger): GraphQLError {
+  const formatted = formatClientError(err.toJSON(), err, log);
+  return new GraphQLError(formatted.message, { path: err.path, extensions: formatted.extensions });
 }

@@ -4,7 +4,7 @@ import type { Migration } from "@mikro-orm/migrations";
 import pg from "pg";
 import type { Logger } from "../logger.js";
 
-export type MigrationClass = new (...args: never[]) => Migration;
+export type MigrationClass = new (...args: any[]) => Migration;
 export interface MigrationSet {
   /** The Postgres schema the migrations own; their bookkeeping table lives there too. */
   schema: string;

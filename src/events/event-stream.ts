@@ -109,7 +109,7 @@ export class EventStream {
   private async readNew(): Promise<void> {
     for (;;) {
       const { rows } = await this.pool.query<EventRow>(
-        "select * from hub.event where seq > $1 order by seq limit $2",
+        "select * from hub.event where seq > $1 order by seq limit $2::int",
         [this.lastSeq, PAGE],
       );
       for (const row of rows) {
@@ -125,8 +125,8 @@ export class EventStream {
   async readVisible(viewer: Viewer, topics: readonly string[], after: number, limit = PAGE): Promise<HubEvent[]> {
     const [visible, params] = visibleToSql(viewer, { owner: "owner_org", tlp: "tlp", sharedWith: "shared_with" });
     const { rows } = await this.pool.query<EventRow>(
-      `select * from hub.event where seq > $1 and topic = any($2::text[]) and ${toPgPlaceholders(visible, 3)}
-       order by seq limit $${3 + params.length}`,
+      `select * from hub.event where seq > $1 and topic = any($2::text[]) and ${toPgPlaceholders(visible, 2)}
+       order by seq limit $${3 + params.length}::int`,
       [after, topics, ...params, limit],
     );
     return rows.map(fromRow);

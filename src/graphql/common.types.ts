@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Directive, Field, Int, ObjectType, registerEnumType } from "type-graphql";
 import { TLP_LEVELS, type Tlp } from "../auth/tlp.js";
 
 export const TlpEnum = Object.fromEntries(TLP_LEVELS.map((t) => [t, t])) as { [K in Tlp]: K };
@@ -7,6 +7,7 @@ registerEnumType(TlpEnum, {
   description: "Traffic Light Protocol 2.0. AMBER_STRICT is TLP:AMBER+STRICT.",
 });
 
+@Directive("@shareable")
 @ObjectType({ description: "Why one input item, or one of its fields, was refused" })
 export class InputError {
   @Field(() => String, { nullable: true, description: "The field at fault, as a path into the item (e.g. 'value', 'sharedWith[2]')" })
@@ -21,6 +22,7 @@ export class InputError {
   }
 }
 
+@Directive("@shareable")
 @ObjectType()
 export class PageInfo {
   @Field()
@@ -30,6 +32,7 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
+@Directive("@shareable")
 @ObjectType({ description: "How many records match, counting only those the viewer may see" })
 export class Count {
   @Field(() => Int)

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import express, { type ErrorRequestHandler } from "express";
@@ -11,7 +13,7 @@ import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../auth/jwt.js";
 import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
-import { formatClientError } from "../errors.js";
+import { formatClientError, maskedGraphQLError } from "../errors.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
 import { buildFederatedSchema, type SubgraphDefinition } from "./subgraph.js";
@@ -85,9 +87,10 @@ export async function startSubgraphServer(
         }
       },
       context: (ctx) => contextFor(ctx.extra.viewer!),
-      onError: (_ctx, _id, _payload, errors) => {
-        for (const e of errors) log.debug({ err: e.message }, "subscription error");
-      },
+      // The same masking as over HTTP: expected errors as they are, anything else with a correlation id.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskedGraphQLError(e, log)),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors?.length ? { ...result, errors: result.errors.map((e) => maskedGraphQLError(e, log)) } : undefined,
     },
     wsServer,
   );
@@ -121,6 +124,7 @@ export async function startSubgraphServer(
     formatError: (formatted, err) => formatClientError(formatted, err, log),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginInlineTraceDisabled(),
       requestLog,
       {
         async serverWillStart() {
@@ -168,7 +172,8 @@ export async function startSubgraphServer(
     httpServer.once("error", reject);
     httpServer.listen(options.port, options.host, () => resolve());
   });
-  const url = `http://${options.host}:${options.port}/graphql`;
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${options.host}:${port}/graphql`;
   log.info({ url }, "subgraph listening");
 
   return {

@@ -24,6 +24,19 @@ export interface SubgraphDefinition {
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3",
   import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@tag", "@interfaceObject"])`;
 
+/**
+ * type-graphql insists on a PubSub once a schema has subscriptions. The hub's subscriptions read the
+ * event log through their own `subscribe` functions, so topic-based PubSub is refused outright.
+ */
+const NO_PUBSUB = {
+  publish(): never {
+    throw new Error("subscriptions read the hub's event log; publish by appending events in a transaction");
+  },
+  subscribe(): never {
+    throw new Error("subscriptions read the hub's event log; give the @Subscription a subscribe function");
+  },
+};
+
 /** The type-graphql schema of a subgraph, made into an Apollo Federation 2 subgraph schema. */
 export async function buildFederatedSchema(def: SubgraphDefinition): Promise<GraphQLSchema> {
   const schema = await buildSchema({
@@ -32,6 +45,7 @@ export async function buildFederatedSchema(def: SubgraphDefinition): Promise<Gra
     authChecker: scopeAuthChecker,
     authMode: "error",
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    pubSub: NO_PUBSUB,
     validate: false, // inputs are validated by each service, which names the item and field at fault
     skipCheck: true,
   });
@@ -41,7 +55,7 @@ export async function buildFederatedSchema(def: SubgraphDefinition): Promise<Gra
   }
   return buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
-    resolvers,
+    resolvers: resolvers as GraphQLResolverMap<unknown>,
   });
 }
 

@@ -1,5 +1,5 @@
 import { Entity, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
-import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
+import { Directive, Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { ORG_KINDS, type OrgKind } from "../auth/viewer.js";
 
 export const OrgKindEnum = Object.fromEntries(ORG_KINDS.map((k) => [k, k])) as { [K in OrgKind]: K };
@@ -12,6 +12,7 @@ registerEnumType(ProvisionedBy, {
 });
 
 /** A member of the hub: the directory that sharedWith and referredTo lists must name. */
+@Directive(`@key(fields: "id")`)
 @ObjectType({ description: "A member organisation of the hub" })
 @Entity({ schema: "hub", tableName: "organization" })
 export class Organization {
@@ -31,7 +32,7 @@ export class Organization {
   @Property({ type: "text", fieldName: "provisioned_by" })
   provisionedBy!: keyof typeof ProvisionedBy;
 
-  @Field()
+  @Field(() => Date)
   @Property({ type: "Date", fieldName: "created_at", defaultRaw: "now()" })
   createdAt!: Date & Opt;
 }

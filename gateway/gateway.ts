@@ -1,0 +1,237 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createGatewayRuntime, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
+import { GraphQLError } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { TokenVerifier } from "../src/auth/jwt.js";
+import type { Config } from "../src/config.js";
+import { expectedCode, maskedUpstream } from "../src/errors.js";
+import type { Logger } from "../src/logger.js";
+import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
+import type { SubgraphEndpoint } from "./compose.js";
+import { limitPlugins } from "./limits.js";
+import { requestFacts, useRequestFacts } from "./request-log.js";
+
+export interface GatewayOptions {
+  config: Config;
+  log: Logger;
+  verifier: TokenVerifier;
+  supergraphSdl: string;
+  subgraphs: SubgraphEndpoint[];
+  host: string;
+  port: number;
+}
+
+export interface RunningGateway {
+  url: string;
+  server: Server;
+  runtime: GatewayRuntime<GatewayAuthContext>;
+  close(): Promise<void>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const graphqlError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
+
+/**
+ * The hub's front door: Hive Gateway over the composed supergraph, serving HTTP, SSE and graphql-ws on
+ * /graphql, plus /healthz. JWT is verified at the edge and forwarded to the subgraphs (which verify it
+ * again); limits are applied before execution; errors are masked.
+ */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { config, verifier } = options;
+  const log = options.log.child({ component: "gateway" });
+  const production = config.server.NODE_ENV === "production";
+
+  const runtime = createGatewayRuntime<GatewayAuthContext>({
+    supergraph: options.supergraphSdl,
+    logging: "warn",
+    landingPage: false,
+    graphiql: !production,
+    batching: config.limits.MAX_BATCHED_OPERATIONS > 0 ? { limit: config.limits.MAX_BATCHED_OPERATIONS } : false,
+    disableIntrospection: production ? { disableIf: () => true } : undefined,
+    // Identical concurrent queries share one execution only when they carry the same token.
+    inboundInflightRequestDeduplication: { shouldIncludeHeader: (name) => name === "authorization" },
+    transportEntries: {
+      "*.http": {
+        options: {
+          subscriptions: {
+            kind: "ws",
+            location: "/graphql",
+            options: { connectionParams: { authorization: "{context.authorization}" } },
+          },
+        },
+      },
+    },
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ context }) => ({ authorization: context.authorization }),
+    },
+    maskedErrors: {
+      maskError(error) {
+        const upstream = maskedUpstream(error);
+        if (upstream) return new GraphQLError(upstream.message, { path: (error as GraphQLError).path, extensions: upstream.extensions });
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (expectedCode(error) || (error instanceof GraphQLError && (!original || original instanceof GraphQLError))) {
+          return error instanceof GraphQLError ? new GraphQLError(error.message, { ...error, extensions: stripInternal(error.extensions) }) : error as Error;
+        }
+        const correlationId = randomUUID();
+        log.error({ correlationId, err: original }, "unexpected error");
+        return new GraphQLError(`Internal error; quote reference ${correlationId} to the hub's operators`, {
+          extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
+        });
+      },
+    },
+    plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts()],
+  });
+  // A graphql-ws subscription that arrives before any HTTP request needs the schema loaded.
+  await runtime.getSchema();
+
+  const maxBody = config.limits.MAX_BODY_BYTES;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const path = (req.url ?? "/").split("?")[0];
+    res.on("finish", () => {
+      if (path !== "/graphql") return;
+      const facts = requestFacts.get(req);
+      log.info(
+        {
+          org: facts?.org,
+          operation: facts?.operation ?? null,
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          outcome: res.statusCode >= 400 || facts?.errors ? "error" : "ok",
+          errors: facts?.errors ?? 0,
+        },
+        "request",
+      );
+    });
+    if (path === "/healthz" && req.method === "GET") {
+      void health(options.subgraphs).then(({ ok, subgraphs }) => sendJson(res, ok ? 200 : 503, { status: ok ? "ok" : "unavailable", subgraphs }));
+      return;
+    }
+    if (path !== "/graphql") {
+      sendJson(res, 404, graphqlError("not found: the GraphQL endpoint is /graphql", "NOT_FOUND"));
+      return;
+    }
+    if (req.method === "POST") {
+      const length = req.headers["content-length"];
+      if (length === undefined) {
+        sendJson(res, 411, graphqlError("send the request with a Content-Length header", "BAD_REQUEST"));
+        req.resume();
+        return;
+      }
+      if (Number(length) > maxBody) {
+        res.setHeader("connection", "close");
+        sendJson(res, 413, graphqlError(`request body of ${length} bytes exceeds the limit of ${maxBody} bytes`, "LIMIT_EXCEEDED"));
+        req.destroy();
+        return;
+      }
+    }
+    void runtime(req, res);
+  });
+
+  const wsServer = new WebSocketServer({ server, path: "/graphql", maxPayload: maxBody });
+  const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; closeTimer?: NodeJS.Timeout }>(
+    {
+      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization;
+        try {
+          const viewer = await verifier.verifyHeader(typeof header === "string" ? header : undefined);
+          // The connection ends when its token does; the client resumes with a new token and its cursor.
+          const ms = Math.min(viewer.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
+          ctx.extra.closeTimer = setTimeout(() => ctx.extra.socket.close(4403, "Forbidden: token expired"), Math.max(ms, 0));
+          return true;
+        } catch (err) {
+          const reason = err instanceof GraphQLError ? err.message : "token could not be verified";
+          ctx.extra.socket.close(4403, `Forbidden: ${reason}`.slice(0, 120));
+          return false;
+        }
+      },
+      onClose: (ctx) => clearTimeout(ctx.extra.closeTimer),
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = runtime.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("query could not be parsed")];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("token could not be verified")];
+        }
+        log.info({ org: (contextValue as Partial<GatewayAuthContext>).viewer?.org, operation: payload.operationName ?? null, transport: "ws" }, "subscribe");
+        return {
+          schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue,
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host}:${port}/graphql`;
+  log.info({ url }, "gateway listening");
+
+  return {
+    url,
+    server,
+    runtime,
+    async close() {
+      await wsCleanup.dispose();
+      wsServer.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await runtime.dispose();
+    },
+  };
+}
+
+/** Drops anything a subgraph or library put in extensions that a client should not see. */
+function stripInternal(extensions: Record<string, unknown> | undefined) {
+  if (!extensions) return undefined;
+  const { stacktrace: _s, exception: _e, ...rest } = extensions as Record<string, unknown>;
+  return rest;
+}
+
+async function health(subgraphs: SubgraphEndpoint[]): Promise<{ ok: boolean; subgraphs: Record<string, string> }> {
+  const results = await Promise.all(
+    subgraphs.map(async (s) => {
+      try {
+        const res = await fetch(s.url.replace(/\/graphql$/, "/healthz"), { signal: AbortSignal.timeout(2_000) });
+        return [s.name, res.ok ? "ok" : "unavailable"] as const;
+      } catch {
+        return [s.name, "unreachable"] as const;
+      }
+    }),
+  );
+  return { ok: results.every(([, status]) => status === "ok"), subgraphs: Object.fromEntries(results) };
+}

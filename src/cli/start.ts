@@ -1,0 +1,30 @@
+import "reflect-metadata";
+import { loadConfigOrExit, usesDevIssuer } from "../config.js";
+import { startHub } from "../hub.js";
+import { createLogger } from "../logger.js";
+import { SUBGRAPHS } from "../../subgraphs/index.js";
+import { stopOnSignals } from "./signals.js";
+
+/** `npm start`: the whole hub in one process, on the embedded PostgreSQL unless DATABASE_URL is set. */
+const config = loadConfigOrExit();
+const log = createLogger(config.logging.LOG_LEVEL);
+try {
+  const hub = await startHub(config, log, { subgraphs: SUBGRAPHS, gateway: true });
+  stopOnSignals(hub.stop, log);
+  const lines = [
+    "",
+    `Watchfloor is up: ${hub.gateway!.url} (HTTP, SSE and graphql-ws)`,
+    `  health:    ${hub.gateway!.url.replace(/\/graphql$/, "/healthz")}`,
+    ...hub.subgraphs.map((s) => `  subgraph:  ${s.name.padEnd(11)} ${s.url}`),
+    `  database:  ${config.database.DATABASE_URL ? "DATABASE_URL" : `embedded PostgreSQL, data in ${config.database.DATA_DIR}/pg`}`,
+    usesDevIssuer(config)
+      ? `  a token:   npm run token -- --org acme-cloud --kind PROVIDER --scopes "indicators:read indicators:write"`
+      : `  tokens:    from your identity provider (${config.auth.AUTH_ISSUER})`,
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+} catch (err) {
+  log.fatal({ err }, "the hub could not start");
+  process.stderr.write(`The hub could not start: ${(err as Error).message}\n`);
+  process.exit(1);
+}

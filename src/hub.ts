@@ -1,0 +1,110 @@
+import { startGateway, type RunningGateway } from "../gateway/gateway.js";
+import { supergraphFromSchemaDir, type SubgraphEndpoint } from "../gateway/compose.js";
+import { createTokenVerifier } from "./auth/jwt.js";
+import type { Config } from "./config.js";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.js";
+import { hubMigrations } from "./db/migrations/Migration20261125000000_hub.js";
+import { migrate } from "./db/orm.js";
+import { EventStream } from "./events/event-stream.js";
+import type { HubServices } from "./graphql/context.js";
+import { startSubgraphServer, type RunningSubgraph } from "./graphql/server.js";
+import type { SubgraphDefinition } from "./graphql/subgraph.js";
+import type { Logger } from "./logger.js";
+import { OrgDirectory } from "./orgs/org-directory.js";
+
+export interface HubOptions {
+  /** The subgraphs to serve in this process. */
+  subgraphs: readonly SubgraphDefinition[];
+  /** Serve the gateway too, over these subgraphs plus any in SUBGRAPH_URLS. */
+  gateway: boolean;
+}
+
+export interface RunningHub {
+  databaseUrl: string;
+  gateway?: RunningGateway;
+  subgraphs: RunningSubgraph[];
+  services?: HubServices;
+  stop(): Promise<void>;
+}
+
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/** SUBGRAPH_URLS ("name=url,name=url") for subgraphs that run elsewhere. */
+function remoteSubgraphs(config: Config): SubgraphEndpoint[] {
+  const spec = config.server.SUBGRAPH_URLS;
+  if (!spec) return [];
+  return spec.split(",").map((pair) => {
+    const [name, url] = pair.split("=") as [string, string];
+    return { name, url };
+  });
+}
+
+/**
+ * Starts what this process serves: the database (embedded when DATABASE_URL is unset), migrations,
+ * the given subgraphs on SUBGRAPH_PORT_BASE + their index, and the gateway. `stop` undoes it all,
+ * PostgreSQL included, in reverse order.
+ */
+export async function startHub(config: Config, log: Logger, options: HubOptions): Promise<RunningHub> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => log.error({ err }, "error while stopping"));
+    stops.length = 0;
+  };
+  try {
+    let databaseUrl = config.database.DATABASE_URL;
+    let embedded: EmbeddedDatabase | undefined;
+    if (!databaseUrl && options.subgraphs.length) {
+      embedded = await startEmbeddedPostgres(config.database.DATA_DIR, config.database.EMBEDDED_PG_PORT, log);
+      stops.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+    }
+
+    const verifier = await createTokenVerifier(config);
+    const running: RunningSubgraph[] = [];
+    let services: HubServices | undefined;
+    if (options.subgraphs.length) {
+      await migrate(databaseUrl!, [{ schema: "hub", migrations: hubMigrations }, ...options.subgraphs.map((s) => s.migrations)], log);
+      const events = new EventStream(databaseUrl!, log.child({ component: "events" }));
+      await events.start();
+      stops.push(() => events.close());
+      const prune = setInterval(() => {
+        events.prune(config.events.EVENT_RETENTION_DAYS).catch((err) => log.warn({ err }, "event log pruning failed"));
+      }, PRUNE_EVERY_MS);
+      prune.unref();
+      stops.push(async () => clearInterval(prune));
+      services = { config, log, orgs: new OrgDirectory(), events };
+
+      const { SUBGRAPH_PORT_BASE: base, HOST: host } = config.server;
+      for (const [index, def] of options.subgraphs.entries()) {
+        const sub = await startSubgraphServer(def, services, {
+          host,
+          port: base === 0 ? 0 : base + index,
+          databaseUrl: databaseUrl!,
+          verifier,
+        });
+        stops.push(() => sub.close());
+        running.push(sub);
+      }
+    }
+
+    let gateway: RunningGateway | undefined;
+    if (options.gateway) {
+      const endpoints = [...running.map((s) => ({ name: s.name, url: s.url })), ...remoteSubgraphs(config)];
+      const supergraphSdl = await supergraphFromSchemaDir(endpoints);
+      gateway = await startGateway({
+        config,
+        log,
+        verifier,
+        supergraphSdl,
+        subgraphs: endpoints,
+        host: config.server.HOST,
+        port: config.server.PORT,
+      });
+      stops.push(() => gateway!.close());
+    }
+    return { databaseUrl: databaseUrl ?? "", gateway, subgraphs: running, services, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

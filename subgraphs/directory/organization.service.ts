@@ -1,0 +1,33 @@
+import { ORG_ID_PATTERN, ORG_KINDS, type OrgKind } from "../../src/auth/viewer.js";
+import type { Context } from "../../src/graphql/context.js";
+import { InputError } from "../../src/graphql/common.types.js";
+import type { Organization } from "../../src/orgs/organization.entity.js";
+import type { OrganizationInput } from "./organization.input.js";
+import type { OrganizationResult, ViewerInfo } from "./organization.type.js";
+
+export class OrganizationService {
+  constructor(private readonly ctx: Context) {}
+
+  list(kind?: OrgKind | null): Promise<Organization[]> {
+    return this.ctx.hub.orgs.list(this.ctx.em, kind ?? undefined);
+  }
+
+  get(id: string): Promise<Organization | null> {
+    return this.ctx.hub.orgs.get(this.ctx.em, id);
+  }
+
+  async register(input: OrganizationInput): Promise<OrganizationResult> {
+    const error = (field: string, message: string): OrganizationResult => ({ organization: null, error: new InputError(`${field}: ${message}`, field) });
+    if (!ORG_ID_PATTERN.test(input.id)) return error("id", "lower-case letters, digits and '-', 1-63 characters, not starting or ending with '-'");
+    const name = input.name.trim();
+    if (!name || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name)) return error("name", "1-200 printable characters");
+    if (!ORG_KINDS.includes(input.kind)) return error("kind", `one of ${ORG_KINDS.join(", ")}`);
+    const organization = await this.ctx.hub.orgs.register(this.ctx.em, this.ctx.viewer, { id: input.id, name, kind: input.kind });
+    return { organization, error: null };
+  }
+
+  whoami(): ViewerInfo {
+    const { viewer } = this.ctx;
+    return { org: viewer.org, orgKind: viewer.orgKind, scopes: [...viewer.scopes].sort(), expiresAt: new Date(viewer.expiresAt * 1000) };
+  }
+}

@@ -1,0 +1,54 @@
+import { Entity, Index, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
+import type { Tlp } from "../../src/auth/tlp.js";
+import type { ObservableType } from "./indicator.normalize.js";
+
+/** A row of indicators.indicator. Bulk writes go through SQL (see IndicatorService.publish). */
+@Entity({ schema: "indicators", tableName: "indicator" })
+@Unique({ properties: ["owner", "type", "value"] })
+export class IndicatorEntity {
+  @PrimaryKey({ type: "uuid" })
+  id!: string;
+
+  @Property({ type: "bigint", unique: true, persist: false })
+  seq!: number & Opt;
+
+  @Property({ type: "text" })
+  owner!: string;
+
+  @Property({ type: "text" })
+  type!: ObservableType;
+
+  @Index()
+  @Property({ type: "text" })
+  value!: string;
+
+  @Property({ type: "text" })
+  tlp!: Tlp;
+
+  @Property({ type: "smallint" })
+  confidence!: number;
+
+  @Property({ type: "text[]", fieldName: "shared_with" })
+  sharedWith!: string[];
+
+  @Property({ type: "text[]" })
+  labels!: string[];
+
+  @Property({ type: "text", nullable: true })
+  description?: string | null;
+
+  @Property({ type: "Date", fieldName: "valid_from" })
+  validFrom!: Date;
+
+  @Property({ type: "Date", fieldName: "valid_until", nullable: true })
+  validUntil?: Date | null;
+
+  @Property({ type: "boolean" })
+  revoked!: boolean & Opt;
+
+  @Property({ type: "Date", fieldName: "created_at" })
+  createdAt!: Date & Opt;
+
+  @Property({ type: "Date", fieldName: "modified_at" })
+  modifiedAt!: Date & Opt;
+}

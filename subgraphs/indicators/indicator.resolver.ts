@@ -1,0 +1,67 @@
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { requireScope } from "../../src/graphql/auth-checker.js";
+import type { Context } from "../../src/graphql/context.js";
+import type { HubEvent } from "../../src/events/event.js";
+import { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
+import { IndicatorService } from "./indicator.service.js";
+import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult } from "./indicator.type.js";
+
+@ArgsType()
+class IndicatorsArgs {
+  @Field(() => IndicatorFilter, { nullable: true })
+  filter?: IndicatorFilter | null;
+
+  @Field(() => Int, { nullable: true, description: "Page size, 1-500 (default 50)" })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: "endCursor of the previous page" })
+  after?: string | null;
+}
+
+@Resolver(() => Indicator)
+export class IndicatorResolver {
+  @Authorized("indicators:read")
+  @Query(() => Indicator, { nullable: true, description: "One indicator, if the viewer may see it" })
+  indicator(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Indicator | null> {
+    return new IndicatorService(ctx).byId(id);
+  }
+
+  @Authorized("indicators:read")
+  @Query(() => IndicatorConnection, { description: "Newest first; keyset pages" })
+  indicators(@Args() { filter, first, after }: IndicatorsArgs, @Ctx() ctx: Context): Promise<IndicatorConnection> {
+    return new IndicatorService(ctx).list(filter, first, after);
+  }
+
+  @Authorized("indicators:read")
+  @Query(() => [Indicator], { description: "Exact match on the normalised value, up to 1000 values" })
+  lookupIndicators(@Arg("values", () => [String]) values: string[], @Ctx() ctx: Context): Promise<Indicator[]> {
+    return new IndicatorService(ctx).lookup(values);
+  }
+
+  @Authorized("indicators:write")
+  @Mutation(() => PublishIndicatorsResult, { description: "Up to 1000 items; each is stored or refused on its own" })
+  publishIndicators(@Arg("input", () => [IndicatorInput]) input: IndicatorInput[], @Ctx() ctx: Context): Promise<PublishIndicatorsResult> {
+    return new IndicatorService(ctx).publish(input);
+  }
+
+  @Authorized("indicators:write")
+  @Mutation(() => Indicator, { nullable: true, description: "Owner only; null when no such indicator is visible" })
+  revokeIndicator(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Indicator | null> {
+    return new IndicatorService(ctx).revoke(id);
+  }
+
+  @Subscription(() => IndicatorEvent, {
+    description: "Indicators as they are published; with `after`, first everything since that cursor",
+    subscribe: ({ args, context }) => {
+      requireScope(context as Context, "indicators:read");
+      return new IndicatorService(context as Context).subscribe(args.after as string | null | undefined);
+    },
+  })
+  indicatorPublished(
+    @Root() event: HubEvent,
+    @Arg("after", () => String, { nullable: true }) _after: string | null,
+    @Ctx() ctx: Context,
+  ): IndicatorEvent {
+    return IndicatorService.toEvent(event, ctx.viewer);
+  }
+}

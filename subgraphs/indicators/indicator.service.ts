@@ -1,0 +1,277 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { visibleToSql, type Tlp } from "../../src/auth/tlp.js";
+import type { Viewer } from "../../src/auth/viewer.js";
+import { badInput, forbidden } from "../../src/errors.js";
+import { encodeCursor } from "../../src/events/cursor.js";
+import type { HubEvent } from "../../src/events/event.js";
+import { appendEvents } from "../../src/events/outbox.js";
+import type { Context } from "../../src/graphql/context.js";
+import { InputError } from "../../src/graphql/common.types.js";
+import { IndicatorEntity } from "./indicator.entity.js";
+import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
+import { lookupForms, MAX_VALUE_LENGTH, stixPattern, type ObservableType } from "./indicator.normalize.js";
+import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult } from "./indicator.type.js";
+import { checkIndicator, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
+
+export const TOPIC_PUBLISHED = "indicator.published";
+export const TOPIC_REVOKED = "indicator.revoked";
+
+const ID_PREFIX = "indicator--";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+const MAX_LOOKUP = 1000;
+
+/** A row of indicators.indicator as Postgres returns it (and as event payloads carry it). */
+export interface IndicatorRow {
+  id: string;
+  seq: number;
+  owner: string;
+  type: ObservableType;
+  value: string;
+  tlp: Tlp;
+  confidence: number;
+  shared_with: string[];
+  labels: string[];
+  description: string | null;
+  valid_from: Date | string;
+  valid_until: Date | string | null;
+  revoked: boolean;
+  created_at: Date | string;
+  modified_at: Date | string;
+}
+
+const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
+
+/** The GraphQL view of a row for this viewer: only the owner sees whom else it was shared with. */
+export function toIndicator(row: IndicatorRow, viewer: Viewer): Indicator {
+  return {
+    id: `${ID_PREFIX}${row.id}`,
+    type: row.type,
+    value: row.value,
+    pattern: stixPattern(row.type, row.value),
+    tlp: row.tlp,
+    confidence: row.confidence,
+    owner: row.owner,
+    sharedWith: row.owner === viewer.org ? row.shared_with : row.shared_with.filter((o) => o === viewer.org),
+    labels: row.labels,
+    description: row.description,
+    validFrom: asDate(row.valid_from),
+    validUntil: row.valid_until === null ? null : asDate(row.valid_until),
+    revoked: row.revoked,
+    createdAt: asDate(row.created_at),
+    modifiedAt: asDate(row.modified_at),
+  };
+}
+
+/** `indicator--<uuid>` to the stored uuid; anything else cannot name an indicator. */
+export function parseIndicatorId(id: string): string | null {
+  if (typeof id !== "string" || !id.startsWith(ID_PREFIX)) return null;
+  const uuid = id.slice(ID_PREFIX.length).toLowerCase();
+  return UUID.test(uuid) ? uuid : null;
+}
+
+const pageCursor = (seq: number) => Buffer.from(`ix:${seq}`).toString("base64url");
+function parsePageCursor(cursor: string): number {
+  const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  const seq = text.startsWith("ix:") ? Number(text.slice(3)) : NaN;
+  if (!Number.isSafeInteger(seq) || seq < 0) throw badInput("after: not a cursor from this list", "after");
+  return seq;
+}
+
+export class IndicatorService {
+  constructor(private readonly ctx: Context) {}
+
+  private get em(): EntityManager {
+    return this.ctx.em;
+  }
+
+  private visibleQuery() {
+    const [sql, params] = visibleToSql(this.ctx.viewer);
+    return this.em.createQueryBuilder(IndicatorEntity).select("*").where(sql, params);
+  }
+
+  async byIds(ids: readonly string[]): Promise<(Indicator | null)[]> {
+    const uuids = ids.map(parseIndicatorId);
+    const wanted = uuids.filter((u): u is string => u !== null);
+    const rows = wanted.length
+      ? ((await this.visibleQuery().andWhere({ id: { $in: wanted } }).execute("all", false)) as IndicatorRow[])
+      : [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return uuids.map((u) => {
+      const row = u ? byId.get(u) : undefined;
+      return row ? toIndicator(row, this.ctx.viewer) : null;
+    });
+  }
+
+  async byId(id: string): Promise<Indicator | null> {
+    return (await this.byIds([id]))[0] ?? null;
+  }
+
+  async list(filter: IndicatorFilter | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<IndicatorConnection> {
+    const size = first ?? DEFAULT_PAGE;
+    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw badInput(`first: must be from 1 to ${MAX_PAGE}`, "first");
+    const where: Record<string, unknown> = {};
+    if (filter?.types?.length) where.type = { $in: filter.types };
+    if (filter?.tlp?.length) where.tlp = { $in: filter.tlp };
+    if (filter?.owner) where.owner = filter.owner;
+    if (filter?.label) where.labels = { $contains: [filter.label.toLowerCase()] };
+    if (filter?.minConfidence != null) where.confidence = { $gte: filter.minConfidence };
+    if (!filter?.includeRevoked) where.revoked = false;
+    if (filter?.modifiedSince) where.modifiedAt = { $gte: filter.modifiedSince };
+
+    const count = this.visibleQuery().andWhere(where);
+    const page = this.visibleQuery().andWhere(where);
+    if (after) page.andWhere({ seq: { $lt: parsePageCursor(after) } });
+    const [rows, total] = await Promise.all([
+      page.orderBy({ seq: "desc" }).limit(size + 1).execute("all", false) as Promise<IndicatorRow[]>,
+      count.count().execute("get", false) as Promise<{ count: number | string }>,
+    ]);
+    const hasNextPage = rows.length > size;
+    const edges = rows.slice(0, size).map((row) => ({ cursor: pageCursor(Number(row.seq)), node: toIndicator(row, this.ctx.viewer) }));
+    return {
+      edges,
+      pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null },
+      totalCount: Number(total.count),
+    };
+  }
+
+  async lookup(values: string[]): Promise<Indicator[]> {
+    if (values.length > MAX_LOOKUP) throw badInput(`values: at most ${MAX_LOOKUP} values per lookup (got ${values.length})`, "values");
+    const forms = new Set<string>();
+    for (const [i, v] of values.entries()) {
+      if (v.length > MAX_VALUE_LENGTH) throw badInput(`values[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, `values[${i}]`);
+      for (const f of lookupForms(v)) forms.add(f);
+    }
+    if (!forms.size) return [];
+    const rows = (await this.visibleQuery()
+      .andWhere({ value: { $in: [...forms] } })
+      .orderBy({ seq: "desc" })
+      .execute("all", false)) as IndicatorRow[];
+    return rows.map((r) => toIndicator(r, this.ctx.viewer));
+  }
+
+  /**
+   * Validates every item, stores the good ones (an item naming an existing type and value of this
+   * org updates it) with one event each, in one transaction, and reports per item in input order.
+   */
+  async publish(inputs: IndicatorInput[]): Promise<PublishIndicatorsResult> {
+    if (inputs.length > MAX_BATCH) {
+      throw badInput(`input: at most ${MAX_BATCH} indicators per call (got ${inputs.length}); split the batch`, "input");
+    }
+    const { viewer, hub } = this.ctx;
+    const now = new Date();
+    const errors = new Map<number, InputError>();
+    const valid = new Map<number, ValidIndicator>();
+    inputs.forEach((input, index) => {
+      const checked = checkIndicator(input, viewer.org, now);
+      if (checked.ok) valid.set(index, checked.item);
+      else errors.set(index, checked.error);
+    });
+
+    const named = [...new Set([...valid.values()].flatMap((v) => v.sharedWith))];
+    if (named.length) {
+      const members = await hub.orgs.kinds(this.em, named);
+      for (const [index, item] of valid) {
+        const unknown = item.sharedWith.findIndex((org) => !members.has(org));
+        if (unknown === -1) continue;
+        const at = (inputs[index]!.sharedWith ?? []).indexOf(item.sharedWith[unknown]!);
+        errors.set(index, new InputError(`sharedWith[${at}]: '${item.sharedWith[unknown]}' is not a member org`, `sharedWith[${at}]`));
+        valid.delete(index);
+      }
+    }
+
+    // The same type and value twice in one batch is one indicator: the last item wins.
+    const key = (v: ValidIndicator) => `${v.type}\u0000${v.value}`;
+    const latest = new Map<string, ValidIndicator>();
+    for (const item of valid.values()) latest.set(key(item), item);
+
+    const rows = latest.size ? await this.upsert([...latest.values()]) : [];
+    const stored = new Map(rows.map((r) => [`${r.type}\u0000${r.value}`, toIndicator(r, viewer)]));
+
+    const results: PublishItemResult[] = inputs.map((_, index) => {
+      const item = valid.get(index);
+      return item
+        ? { index, indicator: stored.get(key(item)) ?? null, error: null }
+        : { index, indicator: null, error: errors.get(index)! };
+    });
+    return { results, published: valid.size, failed: inputs.length - valid.size };
+  }
+
+  private async upsert(items: ValidIndicator[]): Promise<IndicatorRow[]> {
+    const owner = this.ctx.viewer.org;
+    return this.em.transactional(async (em) => {
+      const rows = await em.getConnection().execute<IndicatorRow[]>(
+        `insert into indicators.indicator
+           (owner, type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until)
+         select ?, i.type, i.value, i.tlp, i.confidence,
+                array(select jsonb_array_elements_text(i.shared_with)), array(select jsonb_array_elements_text(i.labels)),
+                i.description, i.valid_from, i.valid_until
+           from rows from (jsonb_to_recordset(?::jsonb) as (type text, value text, tlp text, confidence smallint,
+                  shared_with jsonb, labels jsonb, description text, valid_from timestamptz, valid_until timestamptz))
+                with ordinality as i(type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until, ord)
+          order by i.ord
+         on conflict (owner, type, value) do update set
+           tlp = excluded.tlp, confidence = excluded.confidence, shared_with = excluded.shared_with,
+           labels = excluded.labels, description = excluded.description, valid_from = excluded.valid_from,
+           valid_until = excluded.valid_until, revoked = false, modified_at = now()
+         returning *`,
+        [
+          owner,
+          JSON.stringify(
+            items.map((v) => ({
+              type: v.type,
+              value: v.value,
+              tlp: v.tlp,
+              confidence: v.confidence,
+              shared_with: v.sharedWith,
+              labels: v.labels,
+              description: v.description,
+              valid_from: v.validFrom.toISOString(),
+              valid_until: v.validUntil?.toISOString() ?? null,
+            })),
+          ),
+        ],
+        "all",
+        em.getTransactionContext(),
+      );
+      await appendEvents(
+        em,
+        rows.map((row) => ({ topic: TOPIC_PUBLISHED, owner: row.owner, tlp: row.tlp, sharedWith: row.shared_with, payload: row as unknown as Record<string, unknown> })),
+      );
+      return rows;
+    });
+  }
+
+  /** Owner only. A viewer who may not see the indicator is told it does not exist. */
+  async revoke(id: string): Promise<Indicator | null> {
+    const { viewer } = this.ctx;
+    const uuid = parseIndicatorId(id);
+    if (!uuid) return null;
+    const [visible] = (await this.visibleQuery().andWhere({ id: uuid }).execute("all", false)) as IndicatorRow[];
+    if (!visible) return null;
+    if (visible.owner !== viewer.org) throw forbidden("only the org that published an indicator can revoke it");
+    return this.em.transactional(async (em) => {
+      const [row] = await em
+        .getConnection()
+        .execute<IndicatorRow[]>(
+          `update indicators.indicator set revoked = true, modified_at = now() where id = ? and owner = ? returning *`,
+          [uuid, viewer.org],
+          "all",
+          em.getTransactionContext(),
+        );
+      if (!row) return null;
+      await appendEvents(em, [{ topic: TOPIC_REVOKED, owner: row.owner, tlp: row.tlp, sharedWith: row.shared_with, payload: row as unknown as Record<string, unknown> }]);
+      return toIndicator(row, viewer);
+    });
+  }
+
+  /** Published (and re-published) indicators the viewer may see, from `after` or from now. */
+  subscribe(after: string | null | undefined): AsyncIterableIterator<HubEvent> {
+    return this.ctx.hub.events.subscribe({ topics: [TOPIC_PUBLISHED], viewer: this.ctx.viewer, after });
+  }
+
+  static toEvent(event: HubEvent, viewer: Viewer): IndicatorEvent {
+    return { cursor: encodeCursor(event.seq), indicator: toIndicator(event.payload as unknown as IndicatorRow, viewer) };
+  }
+}

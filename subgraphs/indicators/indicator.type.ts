@@ -1,0 +1,110 @@
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import type { Tlp } from "../../src/auth/tlp.js";
+import { InputError, PageInfo, TlpEnum } from "../../src/graphql/common.types.js";
+import { OBSERVABLE_TYPES, type ObservableType } from "./indicator.normalize.js";
+
+export const ObservableTypeEnum = Object.fromEntries(OBSERVABLE_TYPES.map((t) => [t, t])) as { [K in ObservableType]: K };
+registerEnumType(ObservableTypeEnum, { name: "ObservableType", description: "What an indicator's value is" });
+
+@Directive(`@key(fields: "id")`)
+@ObjectType({ description: "A STIX 2.1 indicator: an observable a member org saw in malicious use" })
+export class Indicator {
+  @Field(() => ID, { description: "STIX id: indicator--<uuid>" })
+  id!: string;
+
+  @Field(() => ObservableTypeEnum)
+  type!: ObservableType;
+
+  @Field({ description: "The normalised value (lower-case domains and e-mails, canonical IPv6, lower-case hashes)" })
+  value!: string;
+
+  @Field({ description: "The STIX pattern that matches this value" })
+  pattern!: string;
+
+  @Field(() => TlpEnum)
+  tlp!: Tlp;
+
+  @Field(() => Int, { description: "0-100, as STIX confidence" })
+  confidence!: number;
+
+  @Field({ description: "The publishing org" })
+  owner!: string;
+
+  @Field(() => [String], { description: "Orgs the owner shared this with. The full list is shown to the owner only; others see themselves if listed." })
+  sharedWith!: string[];
+
+  @Field(() => [String])
+  labels!: string[];
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field()
+  validFrom!: Date;
+
+  @Field(() => Date, { nullable: true })
+  validUntil!: Date | null;
+
+  @Field()
+  revoked!: boolean;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  modifiedAt!: Date;
+}
+
+@ObjectType()
+export class IndicatorEdge {
+  @Field()
+  cursor!: string;
+
+  @Field(() => Indicator)
+  node!: Indicator;
+}
+
+@ObjectType()
+export class IndicatorConnection {
+  @Field(() => [IndicatorEdge])
+  edges!: IndicatorEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: "How many indicators match the filter, counting only those the viewer may see" })
+  totalCount!: number;
+}
+
+@ObjectType({ description: "The outcome for one input item, at the same index as the input" })
+export class PublishItemResult {
+  @Field(() => Int)
+  index!: number;
+
+  @Field(() => Indicator, { nullable: true })
+  indicator!: Indicator | null;
+
+  @Field(() => InputError, { nullable: true })
+  error!: InputError | null;
+}
+
+@ObjectType()
+export class PublishIndicatorsResult {
+  @Field(() => [PublishItemResult], { description: "One per input item, in input order" })
+  results!: PublishItemResult[];
+
+  @Field(() => Int)
+  published!: number;
+
+  @Field(() => Int)
+  failed!: number;
+}
+
+@ObjectType()
+export class IndicatorEvent {
+  @Field({ description: "Pass as `after` to resume from this event" })
+  cursor!: string;
+
+  @Field(() => Indicator)
+  indicator!: Indicator;
+}

@@ -1,0 +1,82 @@
+import { TLP_LEVELS, type Tlp } from "../../src/auth/tlp.js";
+import { ORG_ID_PATTERN } from "../../src/auth/viewer.js";
+import { InputError } from "../../src/graphql/common.types.js";
+import type { IndicatorInput } from "./indicator.input.js";
+import { normalizeValue, OBSERVABLE_TYPES, type ObservableType } from "./indicator.normalize.js";
+
+export const MAX_BATCH = 1000;
+export const MAX_SHARED_WITH = 100;
+export const MAX_LABELS = 20;
+export const MAX_DESCRIPTION = 4000;
+const LABEL = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
+const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
+
+/** An input item that passed every check, in the form it is stored. */
+export interface ValidIndicator {
+  type: ObservableType;
+  value: string;
+  tlp: Tlp;
+  confidence: number;
+  sharedWith: string[];
+  labels: string[];
+  description: string | null;
+  validFrom: Date;
+  validUntil: Date | null;
+}
+
+export type Checked = { ok: true; item: ValidIndicator } | { ok: false; error: InputError };
+
+const bad = (field: string, message: string): Checked => ({ ok: false, error: new InputError(`${field}: ${message}`, field) });
+
+function validDate(d: unknown): d is Date {
+  return d instanceof Date && !Number.isNaN(d.getTime());
+}
+
+/**
+ * Checks one item without touching the database; `sharedWith` members are checked afterwards
+ * against the directory, for the whole batch in one query.
+ */
+export function checkIndicator(input: IndicatorInput, owner: string, now: Date): Checked {
+  if (!OBSERVABLE_TYPES.includes(input.type)) return bad("type", `must be one of ${OBSERVABLE_TYPES.join(", ")}`);
+  if (!TLP_LEVELS.includes(input.tlp)) return bad("tlp", `must be one of ${TLP_LEVELS.join(", ")}`);
+
+  const normalized = normalizeValue(input.type, input.value);
+  if (!normalized.ok) return bad("value", normalized.message);
+
+  const confidence = input.confidence ?? 50;
+  if (!Number.isInteger(confidence) || confidence < 0 || confidence > 100) return bad("confidence", "must be an integer from 0 to 100");
+
+  const shared = input.sharedWith ?? [];
+  if (shared.length > MAX_SHARED_WITH) return bad("sharedWith", `at most ${MAX_SHARED_WITH} orgs`);
+  for (const [i, org] of shared.entries()) {
+    if (typeof org !== "string" || !ORG_ID_PATTERN.test(org)) return bad(`sharedWith[${i}]`, "not an org id");
+  }
+  const sharedWith = [...new Set(shared)].filter((org) => org !== owner).sort();
+
+  const rawLabels = input.labels ?? [];
+  if (rawLabels.length > MAX_LABELS) return bad("labels", `at most ${MAX_LABELS} labels`);
+  const labels: string[] = [];
+  for (const [i, label] of rawLabels.entries()) {
+    const l = typeof label === "string" ? label.trim().toLowerCase() : "";
+    if (!LABEL.test(l)) return bad(`labels[${i}]`, "1-64 characters of a-z, 0-9, '.', '_', ':' or '-'");
+    if (!labels.includes(l)) labels.push(l);
+  }
+
+  const description = input.description == null ? null : input.description.trim() || null;
+  if (description && description.length > MAX_DESCRIPTION) return bad("description", `longer than ${MAX_DESCRIPTION} characters`);
+
+  const validFrom = input.validFrom ?? now;
+  if (!validDate(validFrom)) return bad("validFrom", "not a date-time");
+  if (Math.abs(validFrom.getTime() - now.getTime()) > TEN_YEARS_MS) return bad("validFrom", "more than ten years from now");
+  const validUntil = input.validUntil ?? null;
+  if (validUntil !== null) {
+    if (!validDate(validUntil)) return bad("validUntil", "not a date-time");
+    if (validUntil <= validFrom) return bad("validUntil", "must be after validFrom");
+    if (validUntil.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validUntil", "more than ten years from now");
+  }
+
+  return {
+    ok: true,
+    item: { type: input.type, value: normalized.value, tlp: input.tlp, confidence, sharedWith, labels, description, validFrom, validUntil },
+  };
+}
