@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+
+const PUBLISH = `mutation Publish($input: [IndicatorInput!]!) {
+  publishIndicators(input: $input) { published failed results { index error { field message } indicator { id type value tlp owner revoked } } }
+}`;
+
+describe("indicators end to end through the gateway", () => {
+  let t: TestHub;
+  let token: string;
+  const org = orgId("flow-cloud");
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    token = await t.token(org, "PROVIDER", ["indicators:read", "indicators:write"]);
+  });
+  afterAll(() => t?.stop());
+
+  it("publishes, lists, looks up, reads by id and revokes", async () => {
+    const published = await t.gql(PUBLISH, {
+      input: [
+        { type: "IPV4", value: "198.51.100.23", tlp: "GREEN", confidence: 80, labels: ["C2"] },
+        { type: "DOMAIN", value: "Bad.Example.ORG.", tlp: "AMBER" },
+      ],
+    }, token);
+    expect(published.errors).toBeUndefined();
+    const [ip, domain] = published.data.publishIndicators.results.map((r: any) => r.indicator);
+    expect(ip).toMatchObject({ type: "IPV4", value: "198.51.100.23", owner: org, revoked: false });
+    expect(domain.value).toBe("bad.example.org");
+    expect(ip.id).toMatch(/^indicator--[0-9a-f-]{36}$/);
+
+    const list = await t.gql(`query($f: IndicatorFilter) { indicators(filter: $f, first: 1) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`, { f: { owner: org } }, token);
+    expect(list.data.indicators.totalCount).toBe(2);
+    expect(list.data.indicators.edges).toHaveLength(1);
+    expect(list.data.indicators.pageInfo.hasNextPage).toBe(true);
+    const next = await t.gql(`query($f: IndicatorFilter, $a: String) { indicators(filter: $f, first: 1, after: $a) { edges { node { id } } pageInfo { hasNextPage } } }`, { f: { owner: org }, a: list.data.indicators.pageInfo.endCursor }, token);
+    expect(next.data.indicators.pageInfo.hasNextPage).toBe(false);
+    const ids = [list.data.indicators.edges[0].node.id, next.data.indicators.edges[0].node.id].sort();
+    expect(ids).toEqual([ip.id, domain.id].sort());
+
+    const lookup = await t.gql(`query($v: [String!]!) { lookupIndicators(values: $v) { id value } }`, { v: ["BAD.example.org", "198.51.100.23", "192.0.2.1"] }, token);
+    expect(lookup.data.lookupIndicators.map((i: any) => i.id).sort()).toEqual([ip.id, domain.id].sort());
+
+    const byId = await t.gql(`query($id: ID!) { indicator(id: $id) { id value labels confidence } }`, { id: ip.id }, token);
+    expect(byId.data.indicator).toEqual({ id: ip.id, value: "198.51.100.23", labels: ["c2"], confidence: 80 });
+
+    const revoked = await t.gql(`mutation($id: ID!) { revokeIndicator(id: $id) { id revoked } }`, { id: ip.id }, token);
+    expect(revoked.data.revokeIndicator).toEqual({ id: ip.id, revoked: true });
+    const after = await t.gql(`query($f: IndicatorFilter) { indicators(filter: $f) { totalCount } }`, { f: { owner: org } }, token);
+    expect(after.data.indicators.totalCount).toBe(1);
+  });
+
+  it("updates instead of duplicating when the same org publishes the same value again", async () => {
+    const first = await t.gql(PUBLISH, { input: [{ type: "EMAIL", value: "Phisher@Example.NET", tlp: "GREEN", confidence: 10 }] }, token);
+    const again = await t.gql(PUBLISH, { input: [{ type: "EMAIL", value: "phisher@example.net", tlp: "GREEN", confidence: 90 }] }, token);
+    const a = first.data.publishIndicators.results[0].indicator;
+    const b = again.data.publishIndicators.results[0].indicator;
+    expect(b.id).toBe(a.id);
+    const read = await t.gql(`query($id: ID!) { indicator(id: $id) { confidence } }`, { id: a.id }, token);
+    expect(read.data.indicator.confidence).toBe(90);
+  });
+});
