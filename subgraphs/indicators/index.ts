@@ -1,13 +1,13 @@
 import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
 import { IndicatorEntity } from "./indicator.entity.js";
 import { indicatorReferences } from "./indicator.reference.js";
-import { IndicatorResolver } from "./indicator.resolver.js";
+import { IndicatorConnectionResolver, IndicatorResolver } from "./indicator.resolver.js";
 import { indicatorMigrations } from "./migrations/Migration20261125000100_indicators.js";
 
 export const indicatorsSubgraph: SubgraphDefinition = {
   name: "indicators",
   entities: [IndicatorEntity],
-  resolvers: [IndicatorResolver],
+  resolvers: [IndicatorResolver, IndicatorConnectionResolver],
   references: indicatorReferences,
   migrations: { schema: "indicators", migrations: indicatorMigrations },
 };

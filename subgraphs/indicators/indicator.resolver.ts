@@ -1,4 +1,4 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { requireScope } from "../../src/graphql/auth-checker.js";
 import type { Context } from "../../src/graphql/context.js";
 import type { HubEvent } from "../../src/events/event.js";
@@ -63,5 +63,13 @@ export class IndicatorResolver {
     @Ctx() ctx: Context,
   ): IndicatorEvent {
     return IndicatorService.toEvent(event, ctx.viewer);
+  }
+}
+
+@Resolver(() => IndicatorConnection)
+export class IndicatorConnectionResolver {
+  @FieldResolver(() => Int, { description: "How many indicators match the filter, counting only those the viewer may see" })
+  totalCount(@Root() connection: IndicatorConnection): Promise<number> {
+    return connection.count();
   }
 }

@@ -120,19 +120,19 @@ export class IndicatorService {
     if (!filter?.includeRevoked) where.revoked = false;
     if (filter?.modifiedSince) where.modifiedAt = { $gte: filter.modifiedSince };
 
-    const count = this.visibleQuery().andWhere(where);
     const page = this.visibleQuery().andWhere(where);
     if (after) page.andWhere({ seq: { $lt: parsePageCursor(after) } });
-    const [rows, total] = await Promise.all([
-      page.orderBy({ seq: "desc" }).limit(size + 1).execute("all", false) as Promise<IndicatorRow[]>,
-      count.count().execute("get", false) as Promise<{ count: number | string }>,
-    ]);
+    const rows = (await page.orderBy({ seq: "desc" }).limit(size + 1).execute("all", false)) as IndicatorRow[];
     const hasNextPage = rows.length > size;
     const edges = rows.slice(0, size).map((row) => ({ cursor: pageCursor(Number(row.seq)), node: toIndicator(row, this.ctx.viewer) }));
     return {
       edges,
       pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null },
-      totalCount: Number(total.count),
+      // Counting scans every visible match: done only when the client asks for totalCount.
+      count: async () => {
+        const { count } = (await this.visibleQuery().andWhere(where).count().execute("get", false)) as { count: number | string };
+        return Number(count);
+      },
     };
   }
 

@@ -72,8 +72,8 @@ export class IndicatorConnection {
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
 
-  @Field(() => Int, { description: "How many indicators match the filter, counting only those the viewer may see" })
-  totalCount!: number;
+  /** Resolved by IndicatorConnectionResolver.totalCount, only when asked for. */
+  count!: () => Promise<number>;
 }
 
 @ObjectType({ description: "The outcome for one input item, at the same index as the input" })
