@@ -19,5 +19,14 @@ export function useEdgeAuth(verifier: TokenVerifier): GatewayPlugin<GatewayAuthC
       const viewer = await verifier.verifyHeader(header);
       extendContext({ viewer, authorization: header! });
     },
+    // Forward the caller's token on every transport. Hive's `propagateHeaders` runs only when the
+    // context holds a Fetch Request, which graphql-ws contexts do not: without this, a query or
+    // mutation sent over graphql-ws reached the subgraphs without a token and was refused.
+    onSubgraphExecute({ executionRequest }) {
+      const authorization = (executionRequest.context as Partial<GatewayAuthContext> | undefined)?.authorization;
+      if (!authorization) return;
+      const extensions = (executionRequest.extensions ||= {});
+      extensions.headers = { ...(extensions.headers as Record<string, string> | undefined), authorization };
+    },
   };
 }
