@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createGatewayRuntime, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
+import { unifiedGraphHandler } from "@graphql-hive/router-runtime";
 import { GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
@@ -51,6 +52,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const runtime = createGatewayRuntime<GatewayAuthContext>({
     supergraph: options.supergraphSdl,
+    // Hive Router's query planner (Rust, shipped in the npm package) and its purpose-built executor.
+    unifiedGraphHandler,
     logging: "warn",
     landingPage: false,
     graphiql: !production,
