@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createGatewayRuntime, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
 import { unifiedGraphHandler } from "@graphql-hive/router-runtime";
 import { GraphQLError } from "graphql";
@@ -10,6 +9,7 @@ import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
 import { expectedCode, maskedUpstream } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
+import { listenForGraphQL } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { limitPlugins } from "./limits.js";
@@ -194,12 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     wsServer,
   );
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${options.host}:${port}/graphql`;
+  const url = await listenForGraphQL(server, options.port, options.host);
   log.info({ url }, "gateway listening");
 
   return {

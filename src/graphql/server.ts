@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
@@ -14,6 +13,7 @@ import type { TokenVerifier } from "../auth/jwt.js";
 import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
 import { formatClientError, maskedGraphQLError } from "../errors.js";
+import { listenForGraphQL } from "../net.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
 import { buildFederatedSchema, type SubgraphDefinition } from "./subgraph.js";
@@ -170,12 +170,7 @@ export async function startSubgraphServer(
   };
   app.use(bodyErrors);
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const url = `http://${options.host}:${port}/graphql`;
+  const url = await listenForGraphQL(httpServer, options.port, options.host);
   log.info({ url }, "subgraph listening");
 
   return {
