@@ -1,0 +1,337 @@
+import "reflect-metadata";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { devKeyFiles, ensureDevKeys, mintDevToken } from "../src/auth/dev-keys.js";
+import { DEV_AUDIENCE, DEV_ISSUER } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { benchDatabase, type BenchDatabase } from "./database.js";
+import { startChild, type Child } from "./processes.js";
+import { summariseProfile } from "./profile-summary.js";
+import { countWritten, publishRawSql, publishThroughGateway, valueBase, type PublishMeasure } from "./publish.js";
+import { READ_QUERY, runReadLoad, type ReadMeasure } from "./read.js";
+import { expectedVisible, gql, seedReadData } from "./seed.js";
+
+/**
+ * `npm run bench`: every figure beside its baseline, measured in the same run, with ratios.
+ *   --quick          one run, shorter loads, 20,000 rows (about a minute)
+ *   --runs N         runs per figure; the table shows medians (default 3)
+ *   --rows N         indicators published per side and run (default 100,000)
+ *   --seconds N      load duration per read target (default 10)
+ *   --connections N  autocannon connections, one org each (default 50)
+ *   --only read|publish
+ *   --profile        CPU-profile the Hive gateway and the indicators subgraph; print where time goes
+ * Database: DATABASE_URL if set, else an embedded PostgreSQL; either way a fresh database, dropped at
+ * the end. Servers run in child processes on 127.0.0.1 (bench/serve.ts).
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    runs: { type: "string" },
+    rows: { type: "string" },
+    seconds: { type: "string" },
+    warmup: { type: "string" },
+    connections: { type: "string" },
+    only: { type: "string" },
+    profile: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish] [--profile]\n");
+  process.exit(0);
+}
+const quick = args.quick!;
+const RUNS = Number(args.runs ?? (quick ? 1 : 3));
+const ROWS = Number(args.rows ?? (quick ? 20_000 : 100_000));
+const SECONDS = Number(args.seconds ?? (quick ? 5 : 10));
+const WARMUP = Number(args.warmup ?? (quick ? 2 : 3));
+const CONNECTIONS = Number(args.connections ?? 50);
+const BATCH = 1000;
+const doRead = args.only !== "publish";
+const doPublish = args.only !== "read";
+for (const [k, v] of Object.entries({ RUNS, ROWS, SECONDS, WARMUP, CONNECTIONS })) {
+  if (!Number.isInteger(v) || v < 1) {
+    process.stderr.write(`${k.toLowerCase()}: a positive integer, please\n`);
+    process.exit(2);
+  }
+}
+
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
+const log = createLogger("warn", "bench");
+const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface Row {
+  figure: string;
+  unit: string;
+  value: number;
+  baselineName: string;
+  baseline: number;
+  ratio: number;
+  perRunRatios: number[];
+  target?: { op: ">=" | "<="; value: number };
+  pass?: boolean;
+}
+
+const children: Child[] = [];
+let db: BenchDatabase | undefined;
+let dataDir: string | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of [...children].reverse()) await c.stop().catch((err) => say(`stopping ${c.label}: ${err}`));
+    if (db) await db.drop().catch((err) => say(`dropping the bench database: ${err}`));
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  say(`${RUNS} run(s); ${doPublish ? `${ROWS} rows per publish side; ` : ""}${doRead ? `${CONNECTIONS} connections x ${SECONDS} s per read target` : ""}`);
+  dataDir = await mkdtemp(join(tmpdir(), "watchfloor-bench-data-"));
+  // Made once, here: every process of the bench verifies with the same dev key.
+  await ensureDevKeys(dataDir);
+  db = await benchDatabase(log);
+  say(`database ${db.name} on ${db.server}`);
+
+  const profileDir = join(RESULTS_DIR, "profiles");
+  if (args.profile) {
+    await rm(profileDir, { recursive: true, force: true });
+    await mkdir(profileDir, { recursive: true });
+  }
+  const profiled = (name: string) => (args.profile ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+  const env = {
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    SUBGRAPH_PORT_BASE: "0",
+    LOG_LEVEL: "warn",
+    // As deployed: production mode (no GraphiQL, no introspection), tokens checked against a JWKS
+    // file, which here is the dev issuer's public key made above.
+    NODE_ENV: "production",
+    AUTH_JWKS_FILE: devKeyFiles(dataDir).jwksFile,
+    AUTH_ISSUER: DEV_ISSUER,
+    AUTH_AUDIENCE: DEV_AUDIENCE,
+    APOLLO_TELEMETRY_DISABLED: "true",
+    SUBGRAPH_URLS: "",
+  };
+  // One process per subgraph (each migrates its own schema under the migration lock), then gateways.
+  const [indicators, directory] = await Promise.all([
+    startChild("indicators", ["subgraph", "indicators"], env, profiled("indicators")),
+    startChild("directory", ["subgraph", "directory"], env),
+  ]);
+  children.push(indicators, directory);
+  const subgraphUrls = `indicators=${indicators.url},directory=${directory.url}`;
+  const [hive, apollo] = await Promise.all([
+    startChild("hive-gateway", ["gateway"], { ...env, SUBGRAPH_URLS: subgraphUrls }, profiled("hive-gateway")),
+    doRead ? startChild("apollo-gateway", ["apollo"], { ...env, SUBGRAPH_URLS: subgraphUrls }) : Promise.resolve(undefined),
+  ]);
+  children.push(hive);
+  if (apollo) children.push(apollo);
+  say(`servers: ${children.map((c) => `${c.label} ${c.url} (pid ${c.pid})`).join("; ")}`);
+
+  const ttlSeconds = 6 * 3600;
+  const token = (org: string, scopes: string[]) => mintDevToken(dataDir!, { org, kind: "PROVIDER", scopes, ttlSeconds });
+  const rows: Row[] = [];
+  const checks: { what: string; ok: boolean; detail: string }[] = [];
+  const raw: Record<string, unknown> = {};
+
+  if (doRead) {
+    const readers = Array.from({ length: CONNECTIONS }, (_, i) => `bench-reader-${String(i).padStart(3, "0")}`);
+    const readerTokens = await Promise.all(readers.map((org) => token(org, ["indicators:read"])));
+    // First sight of a token provisions its org: the seed can then share with every reader.
+    for (const t of readerTokens) await gql(indicators.url, t, "{ indicators(first: 1) { totalCount } }");
+    const seeded = await seedReadData(hive.url, await token("bench-seed", ["indicators:read", "indicators:write"]), readers);
+    // Every target must answer each reader with its own view before anything is measured.
+    const targets = { hive: hive.url, direct: indicators.url, apollo: apollo!.url };
+    for (const [name, url] of Object.entries(targets)) {
+      for (const [i, t] of readerTokens.entries()) {
+        const data = await gql(url, t, READ_QUERY);
+        if (data.indicators.totalCount !== expectedVisible(i) || data.indicators.edges.length !== 20) {
+          throw new Error(`${name}: reader ${i} sees ${data.indicators.totalCount} (expected ${expectedVisible(i)})`);
+        }
+      }
+    }
+    say(`seeded ${seeded} indicators; each of ${CONNECTIONS} readers sees its own view on every target`);
+
+    const runs: Record<string, ReadMeasure>[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const order = Object.keys(targets) as (keyof typeof targets)[];
+      for (let k = 0; k < r % order.length; k++) order.push(order.shift()!);
+      const run: Record<string, ReadMeasure> = {};
+      for (const name of order) {
+        await runReadLoad(targets[name], readerTokens, { connections: CONNECTIONS, seconds: WARMUP, sampleEvery: 1000 });
+        run[name] = await runReadLoad(targets[name], readerTokens, { connections: CONNECTIONS, seconds: SECONDS, sampleEvery: 10 });
+        const m = run[name]!;
+        say(`read run ${r + 1}/${RUNS} ${name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, errors ${m.errors}, GraphQL errors ${m.graphqlErrors} of ${m.checked}, ${m.distinctViews} distinct views`);
+      }
+      runs.push(run);
+    }
+    raw.read = runs;
+    const pick = (name: string, f: (m: ReadMeasure) => number) => runs.map((run) => f(run[name]!));
+    const addRow = (figure: string, unit: string, a: string, b: string, f: (m: ReadMeasure) => number, target?: Row["target"]) => {
+      const perRunRatios = runs.map((run) => f(run[a]!) / f(run[b]!));
+      const ratio = median(perRunRatios);
+      rows.push({
+        figure,
+        unit,
+        value: median(pick(a, f)),
+        baselineName: b === "apollo" ? "@apollo/gateway" : b === "direct" ? "subgraph direct" : b,
+        baseline: median(pick(b, f)),
+        ratio,
+        perRunRatios,
+        target,
+        pass: target ? (target.op === ">=" ? ratio >= target.value : ratio <= target.value) : undefined,
+      });
+    };
+    addRow("read req/s: Hive gateway", "req/s", "hive", "apollo", (m) => m.rps, { op: ">=", value: 1.5 });
+    addRow("read p99: Hive gateway", "ms", "hive", "direct", (m) => m.p99, { op: "<=", value: 3 });
+    addRow("read req/s: Hive gateway", "req/s", "hive", "direct", (m) => m.rps);
+    addRow("read p99: Hive gateway", "ms", "hive", "apollo", (m) => m.p99);
+    addRow("read req/s: @apollo/gateway", "req/s", "apollo", "direct", (m) => m.rps);
+    for (const name of Object.keys(targets)) {
+      const all = runs.map((run) => run[name]!);
+      const sum = (f: (m: ReadMeasure) => number) => all.reduce((s, m) => s + f(m), 0);
+      const bad = sum((m) => m.non2xx) + sum((m) => m.errors) + sum((m) => m.timeouts) + sum((m) => m.graphqlErrors);
+      const views = Math.min(...all.map((m) => m.distinctViews));
+      checks.push({
+        what: `read ${name}: non-2xx / errors / timeouts / GraphQL errors`,
+        ok: bad === 0,
+        detail: `${sum((m) => m.non2xx)} / ${sum((m) => m.errors)} / ${sum((m) => m.timeouts)} / ${sum((m) => m.graphqlErrors)} in ${sum((m) => m.checked)} answers (${sum((m) => m.sampled)} parsed in full)`,
+      });
+      checks.push({
+        what: `read ${name}: distinct answers seen (one org per connection)`,
+        ok: views === CONNECTIONS,
+        detail: `${views} of ${CONNECTIONS} in every run`,
+      });
+    }
+  }
+
+  if (doPublish) {
+    const runs: { gateway: PublishMeasure; raw: PublishMeasure }[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const gwOrg = `bench-pub-gateway-r${r + 1}`;
+      const rawOrg = `bench-pub-rawsql-r${r + 1}`;
+      const gwToken = await token(gwOrg, ["indicators:write"]);
+      // Provision the org outside the timed loop (the raw side has no directory to join).
+      await gql(hive.url, await token(gwOrg, ["indicators:read"]), "{ indicators(first: 1) { totalCount } }");
+      const sides = r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const);
+      const run = {} as { gateway: PublishMeasure; raw: PublishMeasure };
+      for (const side of sides) {
+        run[side] =
+          side === "gateway"
+            ? await publishThroughGateway(hive.url, gwToken, valueBase(2 * r), ROWS, BATCH)
+            : await publishRawSql(db.url, rawOrg, valueBase(2 * r + 1), ROWS, BATCH);
+        const m = run[side];
+        say(`publish run ${r + 1}/${RUNS} ${side}: ${m.rows} rows in ${m.seconds.toFixed(2)} s = ${m.rowsPerSecond.toFixed(0)} rows/s (batch p50 ${m.batchMsP50.toFixed(0)} ms, max ${m.batchMsMax.toFixed(0)} ms)`);
+      }
+      for (const [side, org] of [["gateway", gwOrg], ["raw", rawOrg]] as const) {
+        const written = await countWritten(db.url, org);
+        checks.push({
+          what: `publish run ${r + 1} ${side}: rows and events written`,
+          ok: written.indicators === run[side].rows && written.events === run[side].rows,
+          detail: `${written.indicators} indicators, ${written.events} events, expected ${run[side].rows} each`,
+        });
+      }
+      runs.push(run);
+    }
+    raw.publish = runs;
+    const perRunRatios = runs.map((r) => r.gateway.rowsPerSecond / r.raw.rowsPerSecond);
+    const ratio = median(perRunRatios);
+    rows.push({
+      figure: `publish ${ROWS.toLocaleString("en")} in batches of ${BATCH}: Hive gateway`,
+      unit: "rows/s",
+      value: median(runs.map((r) => r.gateway.rowsPerSecond)),
+      baselineName: "raw pg INSERT..ON CONFLICT + events",
+      baseline: median(runs.map((r) => r.raw.rowsPerSecond)),
+      ratio,
+      perRunRatios,
+      target: { op: ">=", value: 0.4 },
+      pass: ratio >= 0.4,
+    });
+  }
+
+  let profile: string | undefined;
+  if (args.profile) {
+    // The profiles are written when the profiled processes exit.
+    for (const c of [...children]) await c.stop();
+    const files = (await readdir(profileDir)).filter((f) => f.endsWith(".cpuprofile"));
+    profile = (await Promise.all(files.sort().map((f) => summariseProfile(join(profileDir, f))))).join("\n");
+  }
+
+  printTable(rows, checks);
+  if (profile) process.stdout.write(`\nWhere time goes (CPU profiles in ${profileDir}):\n${profile}\n`);
+  const report = {
+    at: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    database: db.server,
+    options: { runs: RUNS, rows: ROWS, batch: BATCH, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, quick, only: args.only ?? null },
+    rows,
+    checks,
+    raw,
+    elapsedSeconds: (Date.now() - started) / 1000,
+  };
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(join(RESULTS_DIR, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  say(`written ${join("bench", "results", "latest.json")} after ${report.elapsedSeconds.toFixed(0)} s`);
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+function fmt(n: number, unit: string): string {
+  if (unit === "ms") return n.toFixed(n < 10 ? 2 : 1);
+  return Math.round(n).toLocaleString("en");
+}
+
+function printTable(rows: Row[], checks: { what: string; ok: boolean; detail: string }[]): void {
+  const head = ["figure", "value", "baseline", "value", "ratio", "target", "result"];
+  const body = rows.map((r) => [
+    r.figure,
+    `${fmt(r.value, r.unit)} ${r.unit}`,
+    r.baselineName,
+    `${fmt(r.baseline, r.unit)} ${r.unit}`,
+    `${r.ratio.toFixed(2)}x${r.perRunRatios.length > 1 ? ` (${r.perRunRatios.map((x) => x.toFixed(2)).join(", ")})` : ""}`,
+    r.target ? `${r.target.op} ${r.target.value}x` : "-",
+    r.pass === undefined ? "context" : r.pass ? "PASS" : "FAIL",
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const out = [
+    "",
+    `Watchfloor bench (medians of ${RUNS} run(s); ratio = figure / baseline of the same run, per-run ratios in brackets)`,
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...body.map(line),
+    "",
+    "Checks",
+    ...checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"}  ${c.what}: ${c.detail}`),
+    "",
+  ];
+  process.stdout.write(out.join("\n"));
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  say(`failed: ${(err as Error).stack ?? err}`);
+} finally {
+  await cleanup();
+}
+process.exit(code);
