@@ -64,6 +64,10 @@ export function checkIndicator(input: IndicatorInput, owner: string, now: Date):
 
   const description = input.description == null ? null : input.description.trim() || null;
   if (description && description.length > MAX_DESCRIPTION) return bad("description", `longer than ${MAX_DESCRIPTION} characters`);
+  // Postgres cannot store NUL in text: unchecked, it failed the whole batch as an internal error.
+  if (description && /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(description)) {
+    return bad("description", "contains control characters (only tab and line breaks are allowed)");
+  }
 
   const validFrom = input.validFrom ?? now;
   if (!validDate(validFrom)) return bad("validFrom", "not a date-time");
