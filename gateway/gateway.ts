@@ -81,7 +81,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         if (upstream) return new GraphQLError(upstream.message, { path: (error as GraphQLError).path, extensions: upstream.extensions });
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (expectedCode(error) || (error instanceof GraphQLError && (!original || original instanceof GraphQLError))) {
-          return error instanceof GraphQLError ? new GraphQLError(error.message, { ...error, extensions: stripInternal(error.extensions) }) : error as Error;
+          // A subgraph's error can arrive as a plain object: graphql-ws serialises only GraphQLErrors.
+          return error instanceof GraphQLError
+            ? new GraphQLError(error.message, { ...error, extensions: stripInternal(error.extensions) })
+            : new GraphQLError(String((error as GraphQLError).message), { path: (error as GraphQLError).path, extensions: stripInternal((error as GraphQLError).extensions) });
+        }
+        // A subgraph subscription that fails after it started (an `error` message upstream, e.g. a cursor
+        // past retention) reaches us as DOWNSTREAM_SERVICE_ERROR wrapping the subgraph's errors.
+        const expected = Array.isArray(original) ? original.find((e) => expectedCode(e)) : undefined;
+        if (expected) {
+          return new GraphQLError(String(expected.message), { path: (error as GraphQLError).path, extensions: stripInternal(expected.extensions) });
         }
         const correlationId = randomUUID();
         log.error({ correlationId, err: original }, "unexpected error");
