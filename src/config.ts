@@ -102,12 +102,16 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment; throws a ConfigError listing every problem found. */
+/**
+ * Parses the environment; throws a ConfigError listing every problem found. A blank variable (`PORT=`
+ * in an env file) counts as unset: coerced, it would be 0, a random port or a limit turned off.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const out: Partial<Record<keyof Schemas, unknown>> = {};
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""));
   for (const [concern, schema] of Object.entries(SCHEMAS) as [keyof Schemas, z.ZodType][]) {
-    const parsed = schema.safeParse(env);
+    const parsed = schema.safeParse(set);
     if (parsed.success) {
       out[concern] = parsed.data;
       continue;
