@@ -13,7 +13,7 @@ import { listenForGraphQL } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { limitPlugins } from "./limits.js";
-import { requestFacts, useRequestFacts } from "./request-log.js";
+import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
 
 export interface GatewayOptions {
   config: Config;
@@ -55,6 +55,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // Hive Router's query planner (Rust, shipped in the npm package) and its purpose-built executor.
     unifiedGraphHandler,
     logging: "warn",
+    requestId: { generateRequestId },
     landingPage: false,
     graphiql: !production,
     batching: config.limits.MAX_BATCHED_OPERATIONS > 0 ? { limit: config.limits.MAX_BATCHED_OPERATIONS } : false,
@@ -114,6 +115,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       log.info(
         {
           org: facts?.org,
+          // Hive's request id (the client's x-request-id, or a new one): sent to the subgraphs and
+          // returned to the client, so one id joins every log line of a request.
+          requestId: facts?.requestId ?? req.headers["x-request-id"],
           operation: facts?.operation ?? null,
           status: res.statusCode,
           ms: Math.round((performance.now() - started) * 10) / 10,

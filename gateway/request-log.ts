@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { GatewayPlugin } from "@graphql-hive/gateway-runtime";
 import type { GatewayAuthContext } from "./auth.plugin.js";
@@ -5,13 +6,14 @@ import type { GatewayAuthContext } from "./auth.plugin.js";
 /** What the GraphQL layer learns about a request, for the one log line written when it ends. */
 export interface RequestFacts {
   org?: string;
+  requestId?: string;
   operation?: string | null;
   errors?: number;
 }
 
 export const requestFacts = new WeakMap<IncomingMessage, RequestFacts>();
 
-function factsOf(context: { req?: IncomingMessage }): RequestFacts | undefined {
+export function factsOf(context: { req?: IncomingMessage }): RequestFacts | undefined {
   const req = context.req;
   if (!req) return undefined;
   let facts = requestFacts.get(req);
@@ -20,6 +22,14 @@ function factsOf(context: { req?: IncomingMessage }): RequestFacts | undefined {
     requestFacts.set(req, facts);
   }
   return facts;
+}
+
+/** Hive's request ids (sent to subgraphs as x-request-id, returned to the client), remembered for the log line. */
+export function generateRequestId({ context }: { context: unknown }): string {
+  const id = randomUUID();
+  const facts = factsOf(context as { req?: IncomingMessage });
+  if (facts) facts.requestId = id;
+  return id;
 }
 
 /** Records org, operation name and error count on the node request the HTTP layer logs. */

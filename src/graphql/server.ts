@@ -32,6 +32,8 @@ export interface SubgraphServerOptions {
   verifier: TokenVerifier;
 }
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** A JSON body shaped like a GraphQL response, for failures before GraphQL runs. */
 function graphqlErrorBody(message: string, code: string) {
   return { errors: [{ message, extensions: { code } }] };
@@ -52,10 +54,12 @@ export async function startSubgraphServer(
   const orm = await createOrm(options.databaseUrl, [...def.entities, Organization], config.database.DB_POOL_MAX);
   const schema = await buildFederatedSchema(def);
 
-  async function contextFor(viewer: Viewer): Promise<Context> {
+  /** `requestId`: the gateway's x-request-id when it looks like one, so both log lines share it. */
+  async function contextFor(viewer: Viewer, requestId?: unknown): Promise<Context> {
     const em = orm.em.fork();
     await hub.orgs.provision(em, viewer);
-    return { viewer, em, hub, requestId: randomUUID(), loaders: new Map() };
+    const id = typeof requestId === "string" && REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    return { viewer, em, hub, requestId: id, loaders: new Map() };
   }
 
   async function authenticate(header: string | undefined | null): Promise<Viewer> {
@@ -105,6 +109,7 @@ export async function startSubgraphServer(
           log.info(
             {
               org: contextValue.viewer?.org,
+              requestId: contextValue.requestId,
               operation: operationName ?? null,
               ms: Math.round((performance.now() - started) * 10) / 10,
               outcome: errors ? "errors" : "ok",
@@ -153,7 +158,7 @@ export async function startSubgraphServer(
     "/graphql",
     express.json({ limit: config.limits.MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => contextFor(await authenticate(req.headers.authorization)),
+      context: async ({ req }) => contextFor(await authenticate(req.headers.authorization), req.headers["x-request-id"]),
     }),
   );
   const bodyErrors: ErrorRequestHandler = (err, _req, res, _next) => {
