@@ -1,0 +1,35 @@
+# Watchfloor: one image for every part of the hub.
+#   docker run -p 4000:4000 -e DATABASE_URL=postgres://... IMAGE        the whole hub (gateway + subgraphs)
+#   docker run ... IMAGE node dist/src/cli/serve.js indicators           one subgraph (or directory)
+#   docker run ... IMAGE node dist/src/cli/serve.js gateway              the gateway alone (SUBGRAPH_URLS)
+# Set DATABASE_URL: the image runs as a non-root user, and the embedded PostgreSQL fallback does not
+# start as one yet (see docs/operations.md).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY gateway ./gateway
+COPY subgraphs ./subgraphs
+# bench/ is not copied: it is not part of the image, and tsc compiles only what is there.
+RUN npx tsc -p . && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV HOST=0.0.0.0 \
+    PORT=4000 \
+    DATA_DIR=/app/.data
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The gateway composes the supergraph from the checked-in subgraph SDL at start.
+COPY schema ./schema
+# DATA_DIR: the development signing key (and the embedded cluster, where one is used). A volume
+# mounted here starts with this owner.
+RUN mkdir -p /app/.data && chown node:node /app/.data && chmod 700 /app/.data
+USER node
+VOLUME ["/app/.data"]
+EXPOSE 4000
+CMD ["node", "dist/src/cli/start.js"]
