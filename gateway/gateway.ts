@@ -7,7 +7,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
-import { expectedCode, maskedUpstream } from "../src/errors.js";
+import { expectedCode, isGraphQLError, maskedUpstream } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
 import { listenForGraphQL } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
@@ -80,10 +80,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       maskError(error) {
         const upstream = maskedUpstream(error);
         if (upstream) return new GraphQLError(upstream.message, { path: (error as GraphQLError).path, extensions: upstream.extensions });
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (expectedCode(error) || (error instanceof GraphQLError && (!original || original instanceof GraphQLError))) {
+        const original = isGraphQLError(error) ? error.originalError : error;
+        if (expectedCode(error) || (isGraphQLError(error) && (!original || isGraphQLError(original)))) {
           // A subgraph's error can arrive as a plain object: graphql-ws serialises only GraphQLErrors.
-          return error instanceof GraphQLError
+          return isGraphQLError(error)
             ? new GraphQLError(error.message, { ...error, extensions: stripInternal(error.extensions) })
             : new GraphQLError(String((error as GraphQLError).message), { path: (error as GraphQLError).path, extensions: stripInternal((error as GraphQLError).extensions) });
         }
@@ -166,7 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           ctx.extra.closeTimer = setTimeout(() => ctx.extra.socket.close(4403, "Forbidden: token expired"), Math.max(ms, 0));
           return true;
         } catch (err) {
-          const reason = err instanceof GraphQLError ? err.message : "token could not be verified";
+          const reason = isGraphQLError(err) ? err.message : "token could not be verified";
           ctx.extra.socket.close(4403, `Forbidden: ${reason}`.slice(0, 120));
           return false;
         }
@@ -183,7 +183,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         try {
           document = parse(payload.query);
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("query could not be parsed")];
+          return [isGraphQLError(err) ? err : new GraphQLError("query could not be parsed")];
         }
         const errors = validate(schema, document);
         if (errors.length) return errors;
@@ -191,7 +191,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("token could not be verified")];
+          return [isGraphQLError(err) ? err : new GraphQLError("token could not be verified")];
         }
         log.info({ org: (contextValue as Partial<GatewayAuthContext>).viewer?.org, operation: payload.operationName ?? null, transport: "ws" }, "subscribe");
         return {

@@ -22,6 +22,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const EXPECTED = new Set<string>(Object.values(ErrorCode));
 
+/**
+ * By name as well as by class, as GraphQL Yoga does: a second copy of graphql (CJS and ESM builds
+ * loaded side by side) makes errors that are GraphQLErrors in every way but `instanceof`.
+ */
+export function isGraphQLError(err: unknown): err is GraphQLError {
+  return err instanceof GraphQLError || (err instanceof Error && err.name === "GraphQLError");
+}
+
 export function expectedError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extra } });
 }
@@ -46,7 +54,7 @@ export function expectedCode(err: unknown): string | undefined {
 export function maskedUpstream(err: unknown): GraphQLError | undefined {
   let e: unknown = err;
   for (let i = 0; i < 5 && e; i++) {
-    if (e instanceof GraphQLError && typeof e.extensions?.correlationId === "string") return e;
+    if (isGraphQLError(e) && typeof e.extensions?.correlationId === "string") return e;
     const original: unknown = (e as GraphQLError).originalError;
     e = Array.isArray((original as AggregateError)?.errors) ? (original as AggregateError).errors[0] : original;
   }
@@ -57,7 +65,7 @@ export function maskedUpstream(err: unknown): GraphQLError | undefined {
 export function formatClientError(formatted: GraphQLFormattedError, err: unknown, log: Logger): GraphQLFormattedError {
   const code = expectedCode(err) ?? (typeof formatted.extensions?.code === "string" && EXPECTED.has(formatted.extensions.code) ? formatted.extensions.code : undefined);
   // A GraphQLError raised by GraphQL itself (parse, validation, coercion) is about the request, not us.
-  const requestError = err instanceof GraphQLError && !err.originalError;
+  const requestError = isGraphQLError(err) && !err.originalError;
   if (code || requestError) {
     const { stacktrace: _drop, exception: _drop2, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };

@@ -1,12 +1,13 @@
 import "reflect-metadata";
 import { loadConfigOrExit, usesDevIssuer } from "../config.js";
-import { startHub } from "../hub.js";
 import { createLogger } from "../logger.js";
-import { SUBGRAPHS } from "../../subgraphs/index.js";
 import { stopOnSignals } from "./signals.js";
 
 /** `npm start`: the whole hub in one process, on the embedded PostgreSQL unless DATABASE_URL is set. */
 const config = loadConfigOrExit();
+// Loaded after the configuration is checked, so that a wrong setting is reported at once.
+const { startHub } = await import("../hub.js");
+const { SUBGRAPHS } = await import("../../subgraphs/index.js");
 const log = createLogger(config.logging.LOG_LEVEL);
 try {
   const hub = await startHub(config, log, { subgraphs: SUBGRAPHS, gateway: true });

@@ -12,7 +12,7 @@ import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../auth/jwt.js";
 import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
-import { formatClientError, maskedGraphQLError } from "../errors.js";
+import { formatClientError, isGraphQLError, maskedGraphQLError } from "../errors.js";
 import { listenForGraphQL } from "../net.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
@@ -66,7 +66,7 @@ export async function startSubgraphServer(
     try {
       return await options.verifier.verifyHeader(header);
     } catch (err) {
-      const message = err instanceof GraphQLError ? err.message : "token could not be verified";
+      const message = isGraphQLError(err) ? err.message : "token could not be verified";
       throw new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
     }
   }
@@ -86,7 +86,7 @@ export async function startSubgraphServer(
           ctx.extra.viewer = await options.verifier.verifyHeader(typeof header === "string" ? header : undefined);
           return true;
         } catch (err) {
-          const reason = err instanceof GraphQLError ? err.message : "token could not be verified";
+          const reason = isGraphQLError(err) ? err.message : "token could not be verified";
           ctx.extra.socket.close(4403, `Forbidden: ${reason}`.slice(0, 120));
           return false;
         }
@@ -127,7 +127,9 @@ export async function startSubgraphServer(
     introspection: config.server.NODE_ENV !== "production",
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    formatError: (formatted, err) => formatClientError(formatted, err, log),
+    // Apollo prefixes errors thrown while building the context; the reason alone is clearer.
+    formatError: (formatted, err) =>
+      formatClientError({ ...formatted, message: formatted.message.replace(/^Context creation failed: /, "") }, err, log),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginInlineTraceDisabled(),

@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { visibleToSql, type Tlp } from "../../src/auth/tlp.js";
-import type { Viewer } from "../../src/auth/viewer.js";
+import { ORG_ID_PATTERN, type Viewer } from "../../src/auth/viewer.js";
 import { badInput, forbidden } from "../../src/errors.js";
 import { encodeCursor } from "../../src/events/cursor.js";
 import type { HubEvent } from "../../src/events/event.js";
@@ -11,7 +11,7 @@ import { IndicatorEntity } from "./indicator.entity.js";
 import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { lookupForms, MAX_VALUE_LENGTH, stixPattern, type ObservableType } from "./indicator.normalize.js";
 import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult } from "./indicator.type.js";
-import { checkIndicator, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
+import { checkIndicator, LABEL_PATTERN, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
 
 export const TOPIC_PUBLISHED = "indicator.published";
 export const TOPIC_REVOKED = "indicator.revoked";
@@ -114,8 +114,18 @@ export class IndicatorService {
     const where: Record<string, unknown> = {};
     if (filter?.types?.length) where.type = { $in: filter.types };
     if (filter?.tlp?.length) where.tlp = { $in: filter.tlp };
-    if (filter?.owner) where.owner = filter.owner;
-    if (filter?.label) where.labels = { $contains: [filter.label.toLowerCase()] };
+    if (filter?.owner) {
+      if (!ORG_ID_PATTERN.test(filter.owner)) throw badInput("filter.owner: not an org id", "filter.owner");
+      where.owner = filter.owner;
+    }
+    if (filter?.label) {
+      const label = filter.label.trim().toLowerCase();
+      if (!LABEL_PATTERN.test(label)) throw badInput("filter.label: 1-64 characters of a-z, 0-9, '.', '_', ':' or '-'", "filter.label");
+      where.labels = { $contains: [label] };
+    }
+    if (filter?.minConfidence != null && (filter.minConfidence < 0 || filter.minConfidence > 100)) {
+      throw badInput("filter.minConfidence: must be from 0 to 100", "filter.minConfidence");
+    }
     if (filter?.minConfidence != null) where.confidence = { $gte: filter.minConfidence };
     if (!filter?.includeRevoked) where.revoked = false;
     if (filter?.modifiedSince) where.modifiedAt = { $gte: filter.modifiedSince };

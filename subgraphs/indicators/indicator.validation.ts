@@ -8,7 +8,7 @@ export const MAX_BATCH = 1000;
 export const MAX_SHARED_WITH = 100;
 export const MAX_LABELS = 20;
 export const MAX_DESCRIPTION = 4000;
-const LABEL = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
+export const LABEL_PATTERN = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /** An input item that passed every check, in the form it is stored. */
@@ -58,7 +58,7 @@ export function checkIndicator(input: IndicatorInput, owner: string, now: Date):
   const labels: string[] = [];
   for (const [i, label] of rawLabels.entries()) {
     const l = typeof label === "string" ? label.trim().toLowerCase() : "";
-    if (!LABEL.test(l)) return bad(`labels[${i}]`, "1-64 characters of a-z, 0-9, '.', '_', ':' or '-'");
+    if (!LABEL_PATTERN.test(l)) return bad(`labels[${i}]`, "1-64 characters of a-z, 0-9, '.', '_', ':' or '-'");
     if (!labels.includes(l)) labels.push(l);
   }
 

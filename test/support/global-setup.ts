@@ -1,4 +1,5 @@
 import { mkdtemp } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -12,6 +13,18 @@ declare module "vitest" {
   }
 }
 
+/** A port nothing listens on now, so that two test runs on one machine do not collide. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * The same rule as `npm start`: DATABASE_URL set → a fresh database on that server for this run,
  * dropped afterwards; unset → an embedded PostgreSQL of the test run's own.
@@ -22,7 +35,7 @@ export default async function setup(project: TestProject) {
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const dir = await mkdtemp(join(tmpdir(), "watchfloor-test-"));
-    embedded = await startEmbeddedPostgres(dir, Number(process.env.TEST_EMBEDDED_PG_PORT ?? 54339), log);
+    embedded = await startEmbeddedPostgres(dir, Number(process.env.TEST_EMBEDDED_PG_PORT ?? (await freePort())), log);
     serverUrl = embedded.url;
   }
   const name = `watchfloor_test_${process.pid}_${Date.now().toString(36)}`;
