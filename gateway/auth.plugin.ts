@@ -8,12 +8,33 @@ export interface GatewayAuthContext {
   authorization: string;
 }
 
+/** GraphiQL's page is static HTML; everything it then sends carries the token the user gives it. */
+function wantsGraphiQLPage(request: Request): boolean {
+  return request.method === "GET" && (request.headers.get("accept") ?? "").includes("text/html");
+}
+
 /**
  * JWT at the edge: every operation, over HTTP, SSE or graphql-ws, needs a valid token before anything
- * is parsed or planned. Subgraphs verify the same token again.
+ * is parsed, validated or planned, so that a caller without one learns nothing of the schema.
+ * (graphql-ws connections are verified when they open, in gateway.ts.) Subgraphs verify it again.
  */
 export function useEdgeAuth(verifier: TokenVerifier): GatewayPlugin<GatewayAuthContext> {
   return {
+    async onRequest({ request, endResponse, fetchAPI }) {
+      if (wantsGraphiQLPage(request)) return;
+      try {
+        await verifier.verifyHeader(request.headers.get("authorization"));
+      } catch (err) {
+        const message = err instanceof Error ? err.message : "token could not be verified";
+        endResponse(
+          new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: "UNAUTHENTICATED" } }] }), {
+            status: 401,
+            headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="watchfloor"' },
+          }),
+        );
+      }
+    },
+    // Verified already over HTTP (cached, so this costs a map lookup); over graphql-ws, per operation.
     async onContextBuilding({ context, extendContext }) {
       const header = context.request?.headers?.get("authorization") ?? context.connectionParams?.authorization;
       const viewer = await verifier.verifyHeader(header);

@@ -12,6 +12,7 @@ import type { Logger } from "../src/logger.js";
 import { listenForGraphQL } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
+import { hiveLogger } from "./hive-log.js";
 import { limitPlugins } from "./limits.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
 
@@ -54,7 +55,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     supergraph: options.supergraphSdl,
     // Hive Router's query planner (Rust, shipped in the npm package) and its purpose-built executor.
     unifiedGraphHandler,
-    logging: "warn",
+    logging: hiveLogger(options.log),
     requestId: { generateRequestId },
     landingPage: false,
     graphiql: !production,

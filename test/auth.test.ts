@@ -243,6 +243,17 @@ describe("token verification", () => {
       });
     }
 
+    it("answers a caller without a valid token before validating, so the schema cannot be probed", async () => {
+      for (const token of [undefined, "Bearer not.a.jwt"]) {
+        const probe = await post(t.gatewayUrl, { query: "{ noSuchField }" }, token);
+        expect(probe.status).toBe(401);
+        expectRefused(probe, "UNAUTHENTICATED", /token/);
+        expect(JSON.stringify(probe.body)).not.toContain("noSuchField");
+      }
+      const withToken = await post(t.gatewayUrl, { query: "{ noSuchField }" }, `Bearer ${good}`);
+      expect(JSON.stringify(withToken.body)).toContain("noSuchField");
+    });
+
     it("refuses a mutation with a forged token and stores nothing", async () => {
       const forged = tampered(good);
       const res = await post(
