@@ -12,6 +12,8 @@ export interface BenchDatabase {
   name: string;
   /** Where the server came from, for the report. */
   server: string;
+  /** The embedded cluster's data directory (for CPU accounting); undefined with DATABASE_URL. */
+  pgDataDir?: string;
   drop(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function benchDatabase(log: Logger): Promise<BenchDatabase> {
     url: url.toString(),
     name,
     server: `${embedded ? "embedded" : "DATABASE_URL"} PostgreSQL ${rows[0]!.version}`,
+    pgDataDir: embeddedDir ? join(embeddedDir, "pg") : undefined,
     async drop() {
       try {
         const client = new pg.Client({ connectionString: serverUrl });

@@ -27,7 +27,7 @@ function bucket(url: string, fn: string): string {
     const rest = url.slice(nm + "node_modules/".length).split("/");
     return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
-  if (url.startsWith("node:")) return "node internals";
+  if (url.startsWith("node:")) return url;
   const dist = url.indexOf("/dist/");
   if (dist >= 0) return `watchfloor ${url.slice(dist + 6).split("/").slice(0, 2).join("/")}`;
   return url;

@@ -99,11 +99,12 @@ export async function publishThroughGateway(url: string, token: string, base: nu
 const EVENT_APPEND_LOCK = 0x57_46_45_56; // the same lock as src/events/outbox.ts
 const COLUMNS = ["owner", "type", "value", "tlp", "confidence", "shared_with", "labels", "description", "valid_from", "valid_until"];
 
-/** The baseline: raw pg, multi-row VALUES, one transaction per batch, the event rows in it. */
-export async function publishRawSql(databaseUrl: string, owner: string, base: number, rows: number, batchSize: number): Promise<PublishMeasure> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+/**
+ * The baseline: raw pg, multi-row VALUES, one transaction per batch, the event rows in it. The client
+ * is connected by the caller (outside the timed part, and so that its backend's CPU can be counted).
+ */
+export async function publishRawSql(client: pg.Client, owner: string, base: number, rows: number, batchSize: number): Promise<PublishMeasure> {
+  {
     const batches = Math.ceil(rows / batchSize);
     const batchMs: number[] = [];
     const placeholders = (width: number, count: number, casts: string[] = []) =>
@@ -140,8 +141,6 @@ export async function publishRawSql(databaseUrl: string, owner: string, base: nu
       batchMs.push(performance.now() - t0);
     }
     return summarise(batches * batchSize, started, batchMs);
-  } finally {
-    await client.end();
   }
 }
 

@@ -4,9 +4,11 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import pg from "pg";
 import { devKeyFiles, ensureDevKeys, mintDevToken } from "../src/auth/dev-keys.js";
 import { DEV_AUDIENCE, DEV_ISSUER } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
+import { cpuMeter, postgresPids, type CpuGroups } from "./cpu.js";
 import { benchDatabase, type BenchDatabase } from "./database.js";
 import { startChild, type Child } from "./processes.js";
 import { summariseProfile } from "./profile-summary.js";
@@ -147,6 +149,21 @@ async function main(): Promise<number> {
   if (apollo) children.push(apollo);
   say(`servers: ${children.map((c) => `${c.label} ${c.url} (pid ${c.pid})`).join("; ")}`);
 
+  const groups: CpuGroups = {
+    "load generator": () => [process.pid],
+    "hive gateway": () => [hive.pid],
+    ...(apollo ? { "apollo gateway": () => [apollo.pid] } : {}),
+    "indicators subgraph": () => [indicators.pid],
+    ...(db.pgDataDir ? { postgres: () => postgresPids(db!.pgDataDir!) } : {}),
+  };
+  const meter = cpuMeter(groups);
+  /** CPU ms per unit in each group, and the whole machine's share used by the bench (200% = 2 cores). */
+  const cpuSpent: { what: string; per: string; ms: Record<string, number>; busyPercent: number }[] = [];
+  const perUnit = (used: Record<string, number>, units: number, seconds: number) => ({
+    ms: Object.fromEntries(Object.entries(used).map(([g, s]) => [g, (s * 1000) / units])),
+    busyPercent: (100 * Object.values(used).reduce((a, b) => a + b, 0)) / seconds,
+  });
+
   const ttlSeconds = 6 * 3600;
   const token = (org: string, scopes: string[]) => mintDevToken(dataDir!, { org, kind: "PROVIDER", scopes, ttlSeconds });
   const rows: Row[] = [];
@@ -178,8 +195,10 @@ async function main(): Promise<number> {
       const run: Record<string, ReadMeasure> = {};
       for (const name of order) {
         await runReadLoad(targets[name], readerTokens, { connections: CONNECTIONS, seconds: WARMUP, sampleEvery: 1000 });
+        const stop = meter.start();
         run[name] = await runReadLoad(targets[name], readerTokens, { connections: CONNECTIONS, seconds: SECONDS, sampleEvery: 10 });
         const m = run[name]!;
+        cpuSpent.push({ what: `read ${name}`, per: "request", ...perUnit(stop(), m.requests, m.seconds) });
         say(`read run ${r + 1}/${RUNS} ${name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, errors ${m.errors}, GraphQL errors ${m.graphqlErrors} of ${m.checked}, ${m.distinctViews} distinct views`);
       }
       runs.push(run);
@@ -226,31 +245,40 @@ async function main(): Promise<number> {
 
   if (doPublish) {
     const runs: { gateway: PublishMeasure; raw: PublishMeasure }[] = [];
-    for (let r = 0; r < RUNS; r++) {
-      const gwOrg = `bench-pub-gateway-r${r + 1}`;
-      const rawOrg = `bench-pub-rawsql-r${r + 1}`;
-      const gwToken = await token(gwOrg, ["indicators:write"]);
-      // Provision the org outside the timed loop (the raw side has no directory to join).
-      await gql(hive.url, await token(gwOrg, ["indicators:read"]), "{ indicators(first: 1) { totalCount } }");
-      const sides = r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const);
-      const run = {} as { gateway: PublishMeasure; raw: PublishMeasure };
-      for (const side of sides) {
-        run[side] =
-          side === "gateway"
-            ? await publishThroughGateway(hive.url, gwToken, valueBase(2 * r), ROWS, BATCH)
-            : await publishRawSql(db.url, rawOrg, valueBase(2 * r + 1), ROWS, BATCH);
-        const m = run[side];
-        say(`publish run ${r + 1}/${RUNS} ${side}: ${m.rows} rows in ${m.seconds.toFixed(2)} s = ${m.rowsPerSecond.toFixed(0)} rows/s (batch p50 ${m.batchMsP50.toFixed(0)} ms, max ${m.batchMsMax.toFixed(0)} ms)`);
+    // One connection for the raw side, open across the runs: its backend's CPU is then counted too.
+    const rawClient = new pg.Client({ connectionString: db.url });
+    await rawClient.connect();
+    try {
+      for (let r = 0; r < RUNS; r++) {
+        const gwOrg = `bench-pub-gateway-r${r + 1}`;
+        const rawOrg = `bench-pub-rawsql-r${r + 1}`;
+        const gwToken = await token(gwOrg, ["indicators:write"]);
+        // Provision the org outside the timed loop (the raw side has no directory to join).
+        await gql(hive.url, await token(gwOrg, ["indicators:read"]), "{ indicators(first: 1) { totalCount } }");
+        const sides = r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const);
+        const run = {} as { gateway: PublishMeasure; raw: PublishMeasure };
+        for (const side of sides) {
+          const stop = meter.start();
+          run[side] =
+            side === "gateway"
+              ? await publishThroughGateway(hive.url, gwToken, valueBase(2 * r), ROWS, BATCH)
+              : await publishRawSql(rawClient, rawOrg, valueBase(2 * r + 1), ROWS, BATCH);
+          const m = run[side];
+          cpuSpent.push({ what: `publish ${side}`, per: "1,000 rows", ...perUnit(stop(), m.rows / 1000, m.seconds) });
+          say(`publish run ${r + 1}/${RUNS} ${side}: ${m.rows} rows in ${m.seconds.toFixed(2)} s = ${m.rowsPerSecond.toFixed(0)} rows/s (batch p50 ${m.batchMsP50.toFixed(0)} ms, max ${m.batchMsMax.toFixed(0)} ms)`);
+        }
+        for (const [side, org] of [["gateway", gwOrg], ["raw", rawOrg]] as const) {
+          const written = await countWritten(db.url, org);
+          checks.push({
+            what: `publish run ${r + 1} ${side}: rows and events written`,
+            ok: written.indicators === run[side].rows && written.events === run[side].rows,
+            detail: `${written.indicators} indicators, ${written.events} events, expected ${run[side].rows} each`,
+          });
+        }
+        runs.push(run);
       }
-      for (const [side, org] of [["gateway", gwOrg], ["raw", rawOrg]] as const) {
-        const written = await countWritten(db.url, org);
-        checks.push({
-          what: `publish run ${r + 1} ${side}: rows and events written`,
-          ok: written.indicators === run[side].rows && written.events === run[side].rows,
-          detail: `${written.indicators} indicators, ${written.events} events, expected ${run[side].rows} each`,
-        });
-      }
-      runs.push(run);
+    } finally {
+      await rawClient.end();
     }
     raw.publish = runs;
     const perRunRatios = runs.map((r) => r.gateway.rowsPerSecond / r.raw.rowsPerSecond);
@@ -277,6 +305,7 @@ async function main(): Promise<number> {
   }
 
   printTable(rows, checks);
+  printCpu(cpuSpent, Object.keys(groups));
   if (profile) process.stdout.write(`\nWhere time goes (CPU profiles in ${profileDir}):\n${profile}\n`);
   const report = {
     at: new Date().toISOString(),
@@ -285,6 +314,7 @@ async function main(): Promise<number> {
     options: { runs: RUNS, rows: ROWS, batch: BATCH, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, quick, only: args.only ?? null },
     rows,
     checks,
+    cpu: cpuSpent,
     raw,
     elapsedSeconds: (Date.now() - started) / 1000,
   };
@@ -292,6 +322,28 @@ async function main(): Promise<number> {
   await writeFile(join(RESULTS_DIR, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
   say(`written ${join("bench", "results", "latest.json")} after ${report.elapsedSeconds.toFixed(0)} s`);
   return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+/** Median CPU per request (reads) or per 1,000 rows (publish) in each process, over the runs. */
+function printCpu(spent: { what: string; per: string; ms: Record<string, number>; busyPercent: number }[], groups: string[]): void {
+  const whats = [...new Set(spent.map((s) => s.what))];
+  const head = ["CPU ms per unit (median)", "per", ...groups, "total", "machine busy"];
+  const body = whats.map((what) => {
+    const these = spent.filter((s) => s.what === what);
+    const cells = groups.map((g) => median(these.map((s) => s.ms[g] ?? 0)));
+    return [what, these[0]!.per, ...cells.map((c) => c.toFixed(2)), cells.reduce((a, b) => a + b, 0).toFixed(2), `${median(these.map((s) => s.busyPercent)).toFixed(0)}%`];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  process.stdout.write(
+    [
+      "Where the CPU went (all processes share this machine's cores; busy 200% = 2 cores)",
+      line(head),
+      line(widths.map((w) => "-".repeat(w))),
+      ...body.map(line),
+      "",
+    ].join("\n"),
+  );
 }
 
 function fmt(n: number, unit: string): string {

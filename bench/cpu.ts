@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * CPU time of the processes of the bench (Linux /proc), so that each figure comes with where the
+ * machine's CPU went: milliseconds of CPU per request (or per 1,000 rows) in each process.
+ */
+const TICK = 100; // USER_HZ on Linux
+
+function ticks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return -1;
+  }
+}
+
+/** The postmaster of a cluster and its backends (new backends appear as connections are made). */
+export function postgresPids(pgDataDir: string): number[] {
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(pgDataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return [];
+  }
+  const pids = [postmaster];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (Number.isInteger(pid) && parentOf(pid) === postmaster) pids.push(pid);
+  }
+  return pids;
+}
+
+export type CpuGroups = Record<string, () => number[]>;
+
+/** CPU seconds used by each group of processes between `start` and `stop` (exited backends not counted). */
+export function cpuMeter(groups: CpuGroups) {
+  const snapshot = () => {
+    const out: Record<string, Map<number, number>> = {};
+    for (const [name, pids] of Object.entries(groups)) out[name] = new Map(pids().map((p) => [p, p === process.pid ? -1 : ticks(p)]));
+    return out;
+  };
+  return {
+    start() {
+      const before = snapshot();
+      const self = process.cpuUsage();
+      return () => {
+        const after = snapshot();
+        const selfUsed = process.cpuUsage(self);
+        const used: Record<string, number> = {};
+        for (const [name, pids] of Object.entries(after)) {
+          let sum = 0;
+          for (const [pid, t] of pids) {
+            if (t === -1) sum += (selfUsed.user + selfUsed.system) / 1e6;
+            else sum += (t - (before[name]!.get(pid) ?? 0)) / TICK;
+          }
+          used[name] = sum;
+        }
+        return used;
+      };
+    },
+  };
+}
