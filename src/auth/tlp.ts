@@ -1,3 +1,4 @@
+import type { Params } from "../db/sql.js";
 import type { Viewer } from "./viewer.js";
 
 /**
@@ -29,15 +30,14 @@ export interface VisibilityColumns {
 }
 
 /**
- * The same rule as `canSee`, as an SQL condition with `?` placeholders (knex / MikroORM style).
- * Column names come from code, never from input.
+ * The same rule as `canSee`, as an SQL condition whose value goes into `params`. Column names come
+ * from code, never from input.
  */
 export function visibleToSql(
   viewer: Pick<Viewer, "org">,
+  params: Params,
   columns: VisibilityColumns = { owner: "owner", tlp: "tlp", sharedWith: "shared_with" },
-): [string, unknown[]] {
-  return [
-    `(${columns.tlp} in ('CLEAR', 'GREEN') or ${columns.owner} = ? or ${columns.sharedWith} @> array[?]::text[])`,
-    [viewer.org, viewer.org],
-  ];
+): string {
+  const org = params.add(viewer.org);
+  return `(${columns.tlp} in ('CLEAR', 'GREEN') or ${columns.owner} = ${org} or ${columns.sharedWith} @> array[${org}::text])`;
 }

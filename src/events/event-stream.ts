@@ -1,7 +1,7 @@
 import pg from "pg";
 import { canSee, visibleToSql } from "../auth/tlp.js";
 import type { Viewer } from "../auth/viewer.js";
-import { toPgPlaceholders } from "../db/sql.js";
+import { Params } from "../db/sql.js";
 import { expectedError, ErrorCode, unauthenticated } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { decodeCursor } from "./cursor.js";
@@ -123,12 +123,12 @@ export class EventStream {
 
   /** Reads a page of the log after `after` that the viewer may see, on the given topics. */
   async readVisible(viewer: Viewer, topics: readonly string[], after: number, limit = PAGE): Promise<HubEvent[]> {
-    const [visible, params] = visibleToSql(viewer, { owner: "owner_org", tlp: "tlp", sharedWith: "shared_with" });
-    const { rows } = await this.pool.query<EventRow>(
-      `select * from hub.event where seq > $1 and topic = any($2::text[]) and ${toPgPlaceholders(visible, 2)}
-       order by seq limit $${3 + params.length}::int`,
-      [after, topics, ...params, limit],
-    );
+    const params = new Params();
+    const text = `select * from hub.event
+       where seq > ${params.add(after)} and topic = any(${params.add(topics)}::text[])
+         and ${visibleToSql(viewer, params, { owner: "owner_org", tlp: "tlp", sharedWith: "shared_with" })}
+       order by seq limit ${params.add(limit)}::int`;
+    const { rows } = await this.pool.query<EventRow>(text, params.values);
     return rows.map(fromRow);
   }
 

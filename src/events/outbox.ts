@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { query } from "../db/sql.js";
 import type { NewEvent } from "./event.js";
 
 /**
@@ -15,22 +16,20 @@ export const EVENT_CHANNEL = "hub_event";
 
 export async function appendEvents(em: EntityManager, events: readonly NewEvent[]): Promise<void> {
   if (!events.length) return;
-  const conn = em.getConnection();
-  const ctx = em.getTransactionContext();
-  if (!ctx) throw new Error("appendEvents must run inside the transaction of the change it reports");
-  await conn.execute("select pg_advisory_xact_lock(?)", [EVENT_APPEND_LOCK], "run", ctx);
+  if (!em.getTransactionContext()) throw new Error("appendEvents must run inside the transaction of the change it reports");
+  await query(em, "select pg_advisory_xact_lock($1)", [EVENT_APPEND_LOCK], "hub_event_lock");
   // One JSON parameter for the whole batch: a single round trip whatever the batch size.
-  await conn.execute(
+  await query(
+    em,
     `insert into hub.event (topic, owner_org, tlp, shared_with, payload)
      select e.topic, e.owner_org, e.tlp, array(select jsonb_array_elements_text(e.shared_with)), e.payload
-       from rows from (jsonb_to_recordset(?::jsonb)
+       from rows from (jsonb_to_recordset($1::jsonb)
               as (topic text, owner_org text, tlp text, shared_with jsonb, payload jsonb)) with ordinality
          as e(topic, owner_org, tlp, shared_with, payload, ord)
       order by e.ord`,
     [JSON.stringify(events.map((e) => ({ topic: e.topic, owner_org: e.owner, tlp: e.tlp, shared_with: e.sharedWith, payload: e.payload })))],
-    "run",
-    ctx,
+    "hub_event_append",
   );
   // Delivered to listeners at commit, never before.
-  await conn.execute(`select pg_notify('${EVENT_CHANNEL}', '')`, [], "run", ctx);
+  await query(em, `select pg_notify('${EVENT_CHANNEL}', '')`, [], "hub_event_notify");
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { query } from "../db/sql.js";
 import type { OrgKind, Viewer } from "../auth/viewer.js";
 import { Organization } from "./organization.entity.js";
 
@@ -12,13 +13,14 @@ export class OrgDirectory {
   /** An org whose valid token is seen for the first time joins the directory: its IdP vouches for it. */
   async provision(em: EntityManager, viewer: Viewer): Promise<void> {
     if (this.known.has(viewer.org)) return;
-    await em
-      .getConnection()
-      .execute(
-        `insert into hub.organization (id, name, kind, provisioned_by) values (?, ?, ?, 'TOKEN') on conflict (id) do nothing`,
-        [viewer.org, viewer.org, viewer.orgKind],
-      );
-    const [row] = await em.getConnection().execute<{ kind: OrgKind }[]>(`select kind from hub.organization where id = ?`, [viewer.org]);
+    const [row] = await query<{ kind: OrgKind }>(
+      em,
+      `with added as (
+         insert into hub.organization (id, name, kind, provisioned_by) values ($1, $1, $2, 'TOKEN')
+         on conflict (id) do nothing returning kind)
+       select kind from added union all select kind from hub.organization where id = $1`,
+      [viewer.org, viewer.orgKind],
+    );
     if (row) this.known.set(viewer.org, row.kind);
   }
 
@@ -32,9 +34,7 @@ export class OrgDirectory {
       else missing.push(id);
     }
     if (missing.length) {
-      const rows = await em
-        .getConnection()
-        .execute<{ id: string; kind: OrgKind }[]>(`select id, kind from hub.organization where id in (select jsonb_array_elements_text(?::jsonb))`, [JSON.stringify(missing)]);
+      const rows = await query<{ id: string; kind: OrgKind }>(em, `select id, kind from hub.organization where id = any($1::text[])`, [missing]);
       for (const { id, kind } of rows) {
         this.known.set(id, kind);
         out.set(id, kind);
@@ -54,20 +54,16 @@ export class OrgDirectory {
   /** Registers or renames an org on an operator's word; the audit trail records who did it. */
   async register(em: EntityManager, actor: Viewer, input: { id: string; name: string; kind: OrgKind }): Promise<Organization> {
     return em.transactional(async (tx) => {
-      const conn = tx.getConnection();
-      const ctx = tx.getTransactionContext();
-      await conn.execute(
-        `insert into hub.organization (id, name, kind, provisioned_by) values (?, ?, ?, 'OPERATOR')
+      await query(
+        tx,
+        `insert into hub.organization (id, name, kind, provisioned_by) values ($1, $2, $3, 'OPERATOR')
          on conflict (id) do update set name = excluded.name, kind = excluded.kind, provisioned_by = 'OPERATOR'`,
         [input.id, input.name, input.kind],
-        "run",
-        ctx,
       );
-      await conn.execute(
-        `insert into hub.audit (actor_org, actor_sub, action, target, detail) values (?, ?, 'organization.register', ?, ?::jsonb)`,
+      await query(
+        tx,
+        `insert into hub.audit (actor_org, actor_sub, action, target, detail) values ($1, $2, 'organization.register', $3, $4::jsonb)`,
         [actor.org, actor.sub, input.id, JSON.stringify({ name: input.name, kind: input.kind })],
-        "run",
-        ctx,
       );
       this.known.set(input.id, input.kind);
       return (await tx.findOneOrFail(Organization, { id: input.id }, { refresh: true }));

@@ -9,7 +9,8 @@ export class IndicatorEntity {
   @PrimaryKey({ type: "uuid" })
   id!: string;
 
-  @Property({ type: "bigint", unique: true, persist: false })
+  /** Assigned by Postgres (identity); pages are keyed on it. */
+  @Property({ type: "bigint", unique: true, generated: "by default as identity" })
   seq!: number & Opt;
 
   @Property({ type: "text" })

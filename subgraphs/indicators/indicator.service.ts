@@ -1,5 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { visibleToSql, type Tlp } from "../../src/auth/tlp.js";
+import { LockMode } from "@mikro-orm/core";
+import { canSee, visibleToSql, type Tlp } from "../../src/auth/tlp.js";
+import { Params, query } from "../../src/db/sql.js";
 import { ORG_ID_PATTERN, type Viewer } from "../../src/auth/viewer.js";
 import { badInput, forbidden } from "../../src/errors.js";
 import { encodeCursor } from "../../src/events/cursor.js";
@@ -42,6 +44,27 @@ export interface IndicatorRow {
 }
 
 const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
+
+/** An entity loaded through MikroORM, in the row shape that reads and event payloads use. */
+function rowOf(e: IndicatorEntity): IndicatorRow {
+  return {
+    id: e.id,
+    seq: Number(e.seq),
+    owner: e.owner,
+    type: e.type,
+    value: e.value,
+    tlp: e.tlp,
+    confidence: e.confidence,
+    shared_with: e.sharedWith,
+    labels: e.labels,
+    description: e.description ?? null,
+    valid_from: e.validFrom,
+    valid_until: e.validUntil ?? null,
+    revoked: e.revoked,
+    created_at: e.createdAt,
+    modified_at: e.modifiedAt,
+  };
+}
 
 /** The GraphQL view of a row for this viewer: only the owner sees whom else it was shared with. */
 export function toIndicator(row: IndicatorRow, viewer: Viewer): Indicator {
@@ -86,17 +109,22 @@ export class IndicatorService {
     return this.ctx.em;
   }
 
-  private visibleQuery() {
-    const [sql, params] = visibleToSql(this.ctx.viewer);
-    return this.em.createQueryBuilder(IndicatorEntity).select("*").where(sql, params);
+  /** The rows the viewer may see among `uuids`, in one statement. */
+  private async visibleRows(uuids: string[]): Promise<IndicatorRow[]> {
+    const params = new Params();
+    const visible = visibleToSql(this.ctx.viewer, params);
+    return query<IndicatorRow>(
+      this.em,
+      `select * from indicators.indicator where ${visible} and id = any(${params.add(uuids)}::uuid[])`,
+      params.values,
+      "indicators_by_ids",
+    );
   }
 
   async byIds(ids: readonly string[]): Promise<(Indicator | null)[]> {
     const uuids = ids.map(parseIndicatorId);
     const wanted = uuids.filter((u): u is string => u !== null);
-    const rows = wanted.length
-      ? ((await this.visibleQuery().andWhere({ id: { $in: wanted } }).execute("all", false)) as IndicatorRow[])
-      : [];
+    const rows = wanted.length ? await this.visibleRows(wanted) : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     return uuids.map((u) => {
       const row = u ? byId.get(u) : undefined;
@@ -111,28 +139,37 @@ export class IndicatorService {
   async list(filter: IndicatorFilter | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<IndicatorConnection> {
     const size = first ?? DEFAULT_PAGE;
     if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw badInput(`first: must be from 1 to ${MAX_PAGE}`, "first");
-    const where: Record<string, unknown> = {};
-    if (filter?.types?.length) where.type = { $in: filter.types };
-    if (filter?.tlp?.length) where.tlp = { $in: filter.tlp };
-    if (filter?.owner) {
-      if (!ORG_ID_PATTERN.test(filter.owner)) throw badInput("filter.owner: not an org id", "filter.owner");
-      where.owner = filter.owner;
-    }
-    if (filter?.label) {
-      const label = filter.label.trim().toLowerCase();
+    let label: string | null = null;
+    if (filter?.owner != null && !ORG_ID_PATTERN.test(filter.owner)) throw badInput("filter.owner: not an org id", "filter.owner");
+    if (filter?.label != null) {
+      label = filter.label.trim().toLowerCase();
       if (!LABEL_PATTERN.test(label)) throw badInput("filter.label: 1-64 characters of a-z, 0-9, '.', '_', ':' or '-'", "filter.label");
-      where.labels = { $contains: [label] };
     }
     if (filter?.minConfidence != null && (filter.minConfidence < 0 || filter.minConfidence > 100)) {
       throw badInput("filter.minConfidence: must be from 0 to 100", "filter.minConfidence");
     }
-    if (filter?.minConfidence != null) where.confidence = { $gte: filter.minConfidence };
-    if (!filter?.includeRevoked) where.revoked = false;
-    if (filter?.modifiedSince) where.modifiedAt = { $gte: filter.modifiedSince };
+    const beforeSeq = after ? parsePageCursor(after) : null;
 
-    const page = this.visibleQuery().andWhere(where);
-    if (after) page.andWhere({ seq: { $lt: parsePageCursor(after) } });
-    const rows = (await page.orderBy({ seq: "desc" }).limit(size + 1).execute("all", false)) as IndicatorRow[];
+    // One statement text for every combination of filters (an absent filter is a null parameter),
+    // so that Postgres keeps it prepared on each connection.
+    const params = new Params();
+    const where = `${visibleToSql(this.ctx.viewer, params)}
+        and (${params.add(filter?.types?.length ? filter.types : null)}::text[] is null or type = any($${params.values.length}::text[]))
+        and (${params.add(filter?.tlp?.length ? filter.tlp : null)}::text[] is null or tlp = any($${params.values.length}::text[]))
+        and (${params.add(filter?.owner ?? null)}::text is null or owner = $${params.values.length}::text)
+        and (${params.add(label)}::text is null or labels @> array[$${params.values.length}::text])
+        and (${params.add(filter?.minConfidence ?? null)}::int is null or confidence >= $${params.values.length}::int)
+        and (${params.add(Boolean(filter?.includeRevoked))}::boolean or not revoked)
+        and (${params.add(filter?.modifiedSince ?? null)}::timestamptz is null or modified_at >= $${params.values.length}::timestamptz)`;
+    const filterValues = [...params.values];
+    const rows = await query<IndicatorRow>(
+      this.em,
+      `select * from indicators.indicator where ${where}
+          and (${params.add(beforeSeq)}::bigint is null or seq < $${params.values.length}::bigint)
+        order by seq desc limit ${params.add(size + 1)}::int`,
+      params.values,
+      "indicators_page",
+    );
     const hasNextPage = rows.length > size;
     const edges = rows.slice(0, size).map((row) => ({ cursor: pageCursor(Number(row.seq)), node: toIndicator(row, this.ctx.viewer) }));
     return {
@@ -140,8 +177,8 @@ export class IndicatorService {
       pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null },
       // Counting scans every visible match: done only when the client asks for totalCount.
       count: async () => {
-        const { count } = (await this.visibleQuery().andWhere(where).count().execute("get", false)) as { count: number | string };
-        return Number(count);
+        const [row] = await query<{ n: number }>(this.em, `select count(*)::int as n from indicators.indicator where ${where}`, filterValues, "indicators_count");
+        return row!.n;
       },
     };
   }
@@ -154,10 +191,14 @@ export class IndicatorService {
       for (const f of lookupForms(v)) forms.add(f);
     }
     if (!forms.size) return [];
-    const rows = (await this.visibleQuery()
-      .andWhere({ value: { $in: [...forms] } })
-      .orderBy({ seq: "desc" })
-      .execute("all", false)) as IndicatorRow[];
+    const params = new Params();
+    const rows = await query<IndicatorRow>(
+      this.em,
+      `select * from indicators.indicator where ${visibleToSql(this.ctx.viewer, params)} and value = any(${params.add([...forms])}::text[])
+        order by seq desc`,
+      params.values,
+      "indicators_lookup",
+    );
     return rows.map((r) => toIndicator(r, this.ctx.viewer));
   }
 
@@ -211,13 +252,14 @@ export class IndicatorService {
   private async upsert(items: ValidIndicator[]): Promise<IndicatorRow[]> {
     const owner = this.ctx.viewer.org;
     return this.em.transactional(async (em) => {
-      const rows = await em.getConnection().execute<IndicatorRow[]>(
+      const rows = await query<IndicatorRow>(
+        em,
         `insert into indicators.indicator
            (owner, type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until)
-         select ?, i.type, i.value, i.tlp, i.confidence,
+         select $1, i.type, i.value, i.tlp, i.confidence,
                 array(select jsonb_array_elements_text(i.shared_with)), array(select jsonb_array_elements_text(i.labels)),
                 i.description, i.valid_from, i.valid_until
-           from rows from (jsonb_to_recordset(?::jsonb) as (type text, value text, tlp text, confidence smallint,
+           from rows from (jsonb_to_recordset($2::jsonb) as (type text, value text, tlp text, confidence smallint,
                   shared_with jsonb, labels jsonb, description text, valid_from timestamptz, valid_until timestamptz))
                 with ordinality as i(type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until, ord)
           order by i.ord
@@ -242,8 +284,7 @@ export class IndicatorService {
             })),
           ),
         ],
-        "all",
-        em.getTransactionContext(),
+        "indicators_upsert",
       );
       await appendEvents(
         em,
@@ -258,19 +299,14 @@ export class IndicatorService {
     const { viewer } = this.ctx;
     const uuid = parseIndicatorId(id);
     if (!uuid) return null;
-    const [visible] = (await this.visibleQuery().andWhere({ id: uuid }).execute("all", false)) as IndicatorRow[];
-    if (!visible) return null;
-    if (visible.owner !== viewer.org) throw forbidden("only the org that published an indicator can revoke it");
     return this.em.transactional(async (em) => {
-      const [row] = await em
-        .getConnection()
-        .execute<IndicatorRow[]>(
-          `update indicators.indicator set revoked = true, modified_at = now() where id = ? and owner = ? returning *`,
-          [uuid, viewer.org],
-          "all",
-          em.getTransactionContext(),
-        );
-      if (!row) return null;
+      const indicator = await em.findOne(IndicatorEntity, { id: uuid }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!indicator || !canSee(viewer, indicator)) return null;
+      if (indicator.owner !== viewer.org) throw forbidden("only the org that published an indicator can revoke it");
+      indicator.revoked = true;
+      indicator.modifiedAt = new Date();
+      await em.flush();
+      const row = rowOf(indicator);
       await appendEvents(em, [{ topic: TOPIC_REVOKED, owner: row.owner, tlp: row.tlp, sharedWith: row.shared_with, payload: row as unknown as Record<string, unknown> }]);
       return toIndicator(row, viewer);
     });
