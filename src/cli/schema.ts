@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { composeSupergraph } from "../../gateway/compose.js";
 import { SUBGRAPHS } from "../../subgraphs/index.js";
-import { buildFederatedSchema, printSdl } from "../graphql/subgraph.js";
+import { buildFederatedSchema } from "../graphql/subgraph.js";
 import { schemaDir } from "../paths.js";
 
 /**
@@ -16,7 +16,7 @@ export async function generateSchemaFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   const subgraphs = [];
   for (const [index, def] of SUBGRAPHS.entries()) {
-    const sdl = printSdl(await buildFederatedSchema(def));
+    const { sdl } = await buildFederatedSchema(def);
     files.set(`${def.name}.graphql`, sdl);
     subgraphs.push({ name: def.name, url: DEFAULT_SUBGRAPH_URL(index), sdl });
   }

@@ -52,7 +52,7 @@ export async function startSubgraphServer(
   const { config } = hub;
   const log = hub.log.child({ subgraph: def.name });
   const orm = await createOrm(options.databaseUrl, [...def.entities, Organization], config.database.DB_POOL_MAX);
-  const schema = await buildFederatedSchema(def);
+  const { schema } = await buildFederatedSchema(def);
 
   /** `requestId`: the gateway's x-request-id when it looks like one, so both log lines share it. */
   async function contextFor(viewer: Viewer, requestId?: unknown): Promise<Context> {
