@@ -163,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         try {
           const viewer = await verifier.verifyHeader(typeof header === "string" ? header : undefined);
           // The connection ends when its token does; the client resumes with a new token and its cursor.
-          const ms = Math.min(viewer.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
+          const ms = Math.min(viewer.validUntilMs - Date.now(), 2 ** 31 - 1);
           ctx.extra.closeTimer = setTimeout(() => ctx.extra.socket.close(4403, "Forbidden: token expired"), Math.max(ms, 0));
           return true;
         } catch (err) {

@@ -163,7 +163,8 @@ describe("indicatorPublished through the gateway", () => {
   }
 
   beforeAll(async () => {
-    t = await startTestHub();
+    // A short clock skew, so that a 3 s token stops being accepted 4 s after it was made.
+    t = await startTestHub({ AUTH_CLOCK_SKEW_SECONDS: "1" });
     publisherToken = await t.token(P, "PROVIDER", ["indicators:read", "indicators:write"]);
     readerToken = await t.token(S, "AGENCY", ["indicators:read"]);
     // S joins the directory on first use of its token, so that P may share with it.

@@ -60,7 +60,7 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
   async function verify(token: string): Promise<Viewer> {
     const cached = cache.get(token);
     if (cached) {
-      if (cached.expiresAt + skew > Date.now() / 1000) return cached;
+      if (cached.validUntilMs > Date.now()) return cached;
       cache.delete(token);
       throw unauthenticated("token expired");
     }
@@ -88,6 +88,7 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
       orgKind: orgKind as OrgKind,
       scopes: new Set((scope ?? "").split(" ").filter(Boolean)),
       expiresAt: Number(exp),
+      validUntilMs: (Number(exp) + skew) * 1000,
     });
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
     cache.set(token, viewer);

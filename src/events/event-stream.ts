@@ -203,7 +203,7 @@ export class EventStream {
     const next = async (): Promise<IteratorResult<HubEvent>> => {
       for (;;) {
         if (done) return { done: true, value: undefined };
-        if (viewer.expiresAt * 1000 <= Date.now()) {
+        if (viewer.validUntilMs <= Date.now()) {
           finish();
           throw unauthenticated("token expired: subscribe again with a new token and your last cursor");
         }
@@ -229,7 +229,7 @@ export class EventStream {
         const live = queue.findIndex((e) => e.seq > position);
         if (live === -1) {
           queue = [];
-          const expiresIn = viewer.expiresAt * 1000 - Date.now();
+          const expiresIn = viewer.validUntilMs - Date.now();
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, Math.max(0, Math.min(expiresIn, 2 ** 31 - 1)));
             wakeUp = () => {
