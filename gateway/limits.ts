@@ -3,7 +3,18 @@ import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
+import type { GraphQLError } from "graphql";
 import type { Config } from "../src/config.js";
+import { ErrorCode } from "../src/errors.js";
+
+/**
+ * A refusal a client can act on: code LIMIT_EXCEEDED, and the limit named without the "Syntax Error"
+ * prefix graphql-armor gives every refusal.
+ */
+function markRefusal(_context: unknown, error: GraphQLError): void {
+  error.message = error.message.replace(/^Syntax Error: /, "");
+  (error.extensions as Record<string, unknown>).code = ErrorCode.LIMIT_EXCEEDED;
+}
 
 /**
  * Limits checked before anything executes: the parser stops at MAX_TOKENS, validation refuses
@@ -11,11 +22,12 @@ import type { Config } from "../src/config.js";
  * gateway.ts. Each refusal says which limit was passed and by how much.
  */
 export function limitPlugins(limits: Config["limits"]) {
+  const onReject = [markRefusal];
   return [
-    maxTokensPlugin({ n: limits.MAX_TOKENS }),
-    maxDepthPlugin({ n: limits.MAX_DEPTH, flattenFragments: true }),
-    maxAliasesPlugin({ n: limits.MAX_ALIASES }),
-    maxDirectivesPlugin({ n: limits.MAX_DIRECTIVES }),
-    costLimitPlugin({ maxCost: limits.MAX_COST }),
+    maxTokensPlugin({ n: limits.MAX_TOKENS, onReject }),
+    maxDepthPlugin({ n: limits.MAX_DEPTH, flattenFragments: true, onReject }),
+    maxAliasesPlugin({ n: limits.MAX_ALIASES, onReject }),
+    maxDirectivesPlugin({ n: limits.MAX_DIRECTIVES, onReject }),
+    costLimitPlugin({ maxCost: limits.MAX_COST, onReject }),
   ];
 }

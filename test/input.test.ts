@@ -236,7 +236,7 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
       let selection = "name";
       for (let i = 0; i < 10; i++) selection = `ofType { ${selection} }`;
       const res = await raw(t.gatewayUrl, { query: `{ __type(name: "Indicator") { fields { type { ${selection} } } } }` }, token);
-      expectRefusedWhole(res, /depth limit of 10/i);
+      expectRefusedWhole(res, /^Query depth limit of 10/i, "LIMIT_EXCEEDED");
       // The same shape within the limit is answered.
       let shallow = "name";
       for (let i = 0; i < 5; i++) shallow = `ofType { ${shallow} }`;
@@ -255,7 +255,7 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
           { query: `mutation { publishIndicators(input: [{type: IPV4, value: "192.0.2.201", tlp: GREEN}]) { results { indicator { id } } } }` },
           token,
         );
-        expectRefusedWhole(deep, /depth limit of 3/i);
+        expectRefusedWhole(deep, /depth limit of 3/i, "LIMIT_EXCEEDED");
         const lookup = await shallow.gql(LOOKUP, { v: ["192.0.2.201"] }, token);
         expect(lookup.data.lookupIndicators).toEqual([]);
         // Within the limit the same hub stores it: the refusal above was the depth.
@@ -274,7 +274,7 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
       const values = Array.from({ length: 16 }, (_, i) => `192.0.2.${100 + i}`);
       const query = `mutation { ${values.map((v, i) => `a${i}: publishIndicators(input: [{type: IPV4, value: "${v}", tlp: GREEN}]) { published }`).join(" ")} }`;
       const res = await raw(t.gatewayUrl, { query }, token);
-      expectRefusedWhole(res, /aliases limit of 15/i);
+      expectRefusedWhole(res, /aliases limit of 15/i, "LIMIT_EXCEEDED");
       await notStored(token, ...values);
       const fifteen = await raw(t.gatewayUrl, { query: `{ ${Array.from({ length: 15 }, (_, i) => `v${i}: viewer { org }`).join(" ")} }` }, token);
       expect(fifteen.body.errors, fifteen.text.slice(0, 300)).toBeUndefined();
@@ -285,7 +285,7 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
       // About 11 tokens an item (commas are not tokens): 1000 items, the most a batch may hold, pass 10000.
       const items = Array.from({ length: 1000 }, (_, i) => `{type: IPV4, value: "10.${Math.floor(i / 250)}.${i % 250}.1", tlp: GREEN}`);
       const res = await raw(t.gatewayUrl, { query: `mutation { publishIndicators(input: [${items.join(", ")}]) { published } }` }, token);
-      expectRefusedWhole(res, /token limit of 10000/i);
+      expectRefusedWhole(res, /token limit of 10000/i, "LIMIT_EXCEEDED");
       await notStored(token, "10.0.0.1", "10.3.49.1");
     });
 
