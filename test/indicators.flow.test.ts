@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { collect, orgId, startTestHub, type TestHub } from "./support/hub.js";
 
 const PUBLISH = `mutation Publish($input: [IndicatorInput!]!) {
   publishIndicators(input: $input) { published failed results { index error { field message } indicator { id type value tlp owner revoked } } }
@@ -58,5 +58,41 @@ describe("indicators end to end through the gateway", () => {
     expect(b.id).toBe(a.id);
     const read = await t.gql(`query($id: ID!) { indicator(id: $id) { confidence } }`, { id: a.id }, token);
     expect(read.data.indicator.confidence).toBe(90);
+  });
+
+  it("streams revocations to those who may see the indicator, and to no one else", async () => {
+    const partner = orgId("flow-partner");
+    const outsider = orgId("flow-outsider");
+    const partnerToken = await t.token(partner, "AGENCY", ["indicators:read"]);
+    const outsiderToken = await t.token(outsider, "AGENCY", ["indicators:read"]);
+    for (const tk of [partnerToken, outsiderToken]) expect((await t.gql("{ viewer { org } }", {}, tk)).errors).toBeUndefined();
+
+    const published = await t.gql(PUBLISH, {
+      input: [
+        { type: "URL", value: "HTTPS://Drop.Example.COM/payload.bin", tlp: "AMBER", sharedWith: [partner] },
+        { type: "DOMAIN", value: "open-revoked.example", tlp: "GREEN" },
+      ],
+    }, token);
+    const [amber, green] = published.data.publishIndicators.results.map((r: any) => r.indicator);
+    expect(amber.value).toBe("https://drop.example.com/payload.bin");
+
+    const REVOKED = `subscription { indicatorRevoked { cursor indicator { id revoked } } }`;
+    const forPartner = collect<any>(t.ws(partnerToken), REVOKED, {}, 2, 10_000);
+    const forOutsider = collect<any>(t.ws(outsiderToken), REVOKED, {}, 2, 4_000);
+    await new Promise((r) => setTimeout(r, 500)); // both subscribed before the revocations
+    for (const id of [amber.id, green.id]) {
+      const res = await t.gql(`mutation($id: ID!) { revokeIndicator(id: $id) { id } }`, { id }, token);
+      expect(res.data.revokeIndicator.id).toBe(id);
+    }
+    await Promise.all([forPartner.done, forOutsider.done]);
+    forPartner.stop();
+    forOutsider.stop();
+    expect(forPartner.errors).toEqual([]);
+    expect(forPartner.received.map((e) => e.indicatorRevoked.indicator)).toEqual([
+      { id: amber.id, revoked: true },
+      { id: green.id, revoked: true },
+    ]);
+    // The outsider sees the GREEN revocation only; the AMBER one never reaches it.
+    expect(forOutsider.received.map((e) => e.indicatorRevoked.indicator.id)).toEqual([green.id]);
   });
 });

@@ -3,7 +3,7 @@ import { requireScope } from "../../src/graphql/auth-checker.js";
 import type { Context } from "../../src/graphql/context.js";
 import type { HubEvent } from "../../src/events/event.js";
 import { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
-import { IndicatorService } from "./indicator.service.js";
+import { IndicatorService, TOPIC_PUBLISHED, TOPIC_REVOKED } from "./indicator.service.js";
 import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult } from "./indicator.type.js";
 
 @ArgsType()
@@ -54,10 +54,25 @@ export class IndicatorResolver {
     description: "Indicators as they are published; with `after`, first everything since that cursor",
     subscribe: ({ args, context }) => {
       requireScope(context as Context, "indicators:read");
-      return new IndicatorService(context as Context).subscribe(args.after as string | null | undefined);
+      return new IndicatorService(context as Context).subscribe(TOPIC_PUBLISHED, args.after as string | null | undefined);
     },
   })
   indicatorPublished(
+    @Root() event: HubEvent,
+    @Arg("after", () => String, { nullable: true }) _after: string | null,
+    @Ctx() ctx: Context,
+  ): IndicatorEvent {
+    return IndicatorService.toEvent(event, ctx.viewer);
+  }
+
+  @Subscription(() => IndicatorEvent, {
+    description: "Indicators as their owners revoke them; with `after`, first everything since that cursor",
+    subscribe: ({ args, context }) => {
+      requireScope(context as Context, "indicators:read");
+      return new IndicatorService(context as Context).subscribe(TOPIC_REVOKED, args.after as string | null | undefined);
+    },
+  })
+  indicatorRevoked(
     @Root() event: HubEvent,
     @Arg("after", () => String, { nullable: true }) _after: string | null,
     @Ctx() ctx: Context,

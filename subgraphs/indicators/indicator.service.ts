@@ -312,9 +312,12 @@ export class IndicatorService {
     });
   }
 
-  /** Published (and re-published) indicators the viewer may see, from `after` or from now. */
-  subscribe(after: string | null | undefined): AsyncIterableIterator<HubEvent> {
-    return this.ctx.hub.events.subscribe({ topics: [TOPIC_PUBLISHED], viewer: this.ctx.viewer, after });
+  /**
+   * Indicators the viewer may see as they are published (and re-published) or revoked, from `after`
+   * or from now. Both topics share the log's cursors.
+   */
+  subscribe(topic: typeof TOPIC_PUBLISHED | typeof TOPIC_REVOKED, after: string | null | undefined): AsyncIterableIterator<HubEvent> {
+    return this.ctx.hub.events.subscribe({ topics: [topic], viewer: this.ctx.viewer, after });
   }
 
   static toEvent(event: HubEvent, viewer: Viewer): IndicatorEvent {
