@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createGatewayRuntime, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
 import { unifiedGraphHandler } from "@graphql-hive/router-runtime";
@@ -7,13 +6,15 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
-import { expectedCode, isGraphQLError, maskedUpstream } from "../src/errors.js";
+import { isGraphQLError } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
 import { listenForGraphQL } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { hiveLogger } from "./hive-log.js";
 import { limitPlugins } from "./limits.js";
+import { createErrorMasker } from "./mask-error.js";
+import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
 
 export interface GatewayOptions {
@@ -77,31 +78,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     propagateHeaders: {
       fromClientToSubgraphs: ({ context }) => ({ authorization: context.authorization }),
     },
-    maskedErrors: {
-      maskError(error) {
-        const upstream = maskedUpstream(error);
-        if (upstream) return new GraphQLError(upstream.message, { path: (error as GraphQLError).path, extensions: upstream.extensions });
-        const original = isGraphQLError(error) ? error.originalError : error;
-        if (expectedCode(error) || (isGraphQLError(error) && (!original || isGraphQLError(original)))) {
-          // A subgraph's error can arrive as a plain object: graphql-ws serialises only GraphQLErrors.
-          return isGraphQLError(error)
-            ? new GraphQLError(error.message, { ...error, extensions: stripInternal(error.extensions) })
-            : new GraphQLError(String((error as GraphQLError).message), { path: (error as GraphQLError).path, extensions: stripInternal((error as GraphQLError).extensions) });
-        }
-        // A subgraph subscription that fails after it started (an `error` message upstream, e.g. a cursor
-        // past retention) reaches us as DOWNSTREAM_SERVICE_ERROR wrapping the subgraph's errors.
-        const expected = Array.isArray(original) ? original.find((e) => expectedCode(e)) : undefined;
-        if (expected) {
-          return new GraphQLError(String(expected.message), { path: (error as GraphQLError).path, extensions: stripInternal(expected.extensions) });
-        }
-        const correlationId = randomUUID();
-        log.error({ correlationId, err: original }, "unexpected error");
-        return new GraphQLError(`Internal error; quote reference ${correlationId} to the hub's operators`, {
-          extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
-        });
-      },
-    },
-    plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts()],
+    maskedErrors: { maskError: createErrorMasker(log) },
+    plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors()],
   });
   // A graphql-ws subscription that arrives before any HTTP request needs the schema loaded.
   await runtime.getSchema();
@@ -225,13 +203,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await runtime.dispose();
     },
   };
-}
-
-/** Drops anything a subgraph or library put in extensions that a client should not see. */
-function stripInternal(extensions: Record<string, unknown> | undefined) {
-  if (!extensions) return undefined;
-  const { stacktrace: _s, exception: _e, ...rest } = extensions as Record<string, unknown>;
-  return rest;
 }
 
 async function health(subgraphs: SubgraphEndpoint[]): Promise<{ ok: boolean; subgraphs: Record<string, string> }> {

@@ -178,7 +178,7 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
   it("refuses an unknown ObservableType for the whole request, naming the item, and stores nothing", async () => {
     const { org, token } = await publisher("input-enum");
     const res = await raw(t.gatewayUrl, { query: PUBLISH, variables: { input: [item("192.0.2.10"), { type: "FOO", value: "192.0.2.11", tlp: "GREEN" }] } }, token);
-    expectRefusedWhole(res, /input\[1\]\.type/);
+    expectRefusedWhole(res, /input\[1\]\.type/, "BAD_USER_INPUT");
     expect(res.body.errors[0].message).toMatch(/FOO/);
     expect(await storedValues(org, token)).toEqual([]);
   });
