@@ -33,8 +33,17 @@ describe("indicators end to end through the gateway", () => {
     expect(list.data.indicators.totalCount).toBe(2);
     expect(list.data.indicators.edges).toHaveLength(1);
     expect(list.data.indicators.pageInfo.hasNextPage).toBe(true);
-    const next = await t.gql(`query($f: IndicatorFilter, $a: String) { indicators(filter: $f, first: 1, after: $a) { edges { node { id } } pageInfo { hasNextPage } } }`, { f: { owner: org }, a: list.data.indicators.pageInfo.endCursor }, token);
+    const next = await t.gql(`query($f: IndicatorFilter, $a: String) { indicators(filter: $f, first: 1, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`, { f: { owner: org }, a: list.data.indicators.pageInfo.endCursor }, token);
     expect(next.data.indicators.pageInfo.hasNextPage).toBe(false);
+    // Past the last page the count still covers every match; a fragment asks for it too.
+    const beyond = await t.gql(
+      `query($f: IndicatorFilter, $a: String) { indicators(filter: $f, after: $a) { ...Counted edges { node { id } } } }
+       fragment Counted on IndicatorConnection { totalCount }`,
+      { f: { owner: org }, a: next.data.indicators.pageInfo.endCursor ?? "" },
+      token,
+    );
+    expect(beyond.errors).toBeUndefined();
+    expect(beyond.data.indicators).toEqual({ totalCount: 2, edges: [] });
     const ids = [list.data.indicators.edges[0].node.id, next.data.indicators.edges[0].node.id].sort();
     expect(ids).toEqual([ip.id, domain.id].sort());
 

@@ -1,6 +1,8 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { requireScope } from "../../src/graphql/auth-checker.js";
 import type { Context } from "../../src/graphql/context.js";
+import { selectsField } from "../../src/graphql/selection.js";
 import type { HubEvent } from "../../src/events/event.js";
 import { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { IndicatorService, TOPIC_PUBLISHED, TOPIC_REVOKED } from "./indicator.service.js";
@@ -28,8 +30,8 @@ export class IndicatorResolver {
 
   @Authorized("indicators:read")
   @Query(() => IndicatorConnection, { description: "Newest first; keyset pages" })
-  indicators(@Args() { filter, first, after }: IndicatorsArgs, @Ctx() ctx: Context): Promise<IndicatorConnection> {
-    return new IndicatorService(ctx).list(filter, first, after);
+  indicators(@Args() { filter, first, after }: IndicatorsArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<IndicatorConnection> {
+    return new IndicatorService(ctx).list(filter, first, after, selectsField(info, "totalCount"));
   }
 
   @Authorized("indicators:read")

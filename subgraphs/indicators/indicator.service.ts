@@ -136,7 +136,12 @@ export class IndicatorService {
     return (await this.byIds([id]))[0] ?? null;
   }
 
-  async list(filter: IndicatorFilter | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<IndicatorConnection> {
+  async list(
+    filter: IndicatorFilter | null | undefined,
+    first: number | null | undefined,
+    after: string | null | undefined,
+    withTotal = false,
+  ): Promise<IndicatorConnection> {
     const size = first ?? DEFAULT_PAGE;
     if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw badInput(`first: must be from 1 to ${MAX_PAGE}`, "first");
     let label: string | null = null;
@@ -162,21 +167,29 @@ export class IndicatorService {
         and (${params.add(Boolean(filter?.includeRevoked))}::boolean or not revoked)
         and (${params.add(filter?.modifiedSince ?? null)}::timestamptz is null or modified_at >= $${params.values.length}::timestamptz)`;
     const filterValues = [...params.values];
-    const rows = await query<IndicatorRow>(
-      this.em,
-      `select * from indicators.indicator where ${where}
+    const page = `select * from indicators.indicator where ${where}
           and (${params.add(beforeSeq)}::bigint is null or seq < $${params.values.length}::bigint)
-        order by seq desc limit ${params.add(size + 1)}::int`,
-      params.values,
-      "indicators_page",
-    );
-    const hasNextPage = rows.length > size;
-    const edges = rows.slice(0, size).map((row) => ({ cursor: pageCursor(Number(row.seq)), node: toIndicator(row, this.ctx.viewer) }));
+        order by seq desc limit ${params.add(size + 1)}::int`;
+    // With totalCount asked for, the page and the count travel in one statement (one round trip).
+    const rows = withTotal
+      ? await query<IndicatorRow & { total: number }>(
+          this.em,
+          `select p.*, c.total from (select count(*)::int as total from indicators.indicator where ${where}) c
+             left join lateral (${page}) p on true`,
+          params.values,
+          "indicators_page_and_count",
+        )
+      : await query<IndicatorRow>(this.em, page, params.values, "indicators_page");
+    const total = withTotal ? (rows[0] as unknown as { total: number } | undefined)?.total ?? 0 : null;
+    const found = rows.filter((row) => row.id !== null);
+    const hasNextPage = found.length > size;
+    const edges = found.slice(0, size).map((row) => ({ cursor: pageCursor(Number(row.seq)), node: toIndicator(row, this.ctx.viewer) }));
     return {
       edges,
       pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null },
       // Counting scans every visible match: done only when the client asks for totalCount.
       count: async () => {
+        if (total !== null) return total;
         const [row] = await query<{ n: number }>(this.em, `select count(*)::int as n from indicators.indicator where ${where}`, filterValues, "indicators_count");
         return row!.n;
       },
