@@ -20,6 +20,14 @@ class IndicatorsArgs {
   after?: string | null;
 }
 
+/** A subscription's source: the log's events on one topic that the viewer may see, from `after`. */
+function feedOf(topic: typeof TOPIC_PUBLISHED | typeof TOPIC_REVOKED) {
+  return ({ args, context }: { args: { after?: string | null }; context: Context }) => {
+    requireScope(context, "indicators:read");
+    return new IndicatorService(context).subscribe(topic, args.after);
+  };
+}
+
 @Resolver(() => Indicator)
 export class IndicatorResolver {
   @Authorized("indicators:read")
@@ -54,10 +62,7 @@ export class IndicatorResolver {
 
   @Subscription(() => IndicatorEvent, {
     description: "Indicators as they are published; with `after`, first everything since that cursor",
-    subscribe: ({ args, context }) => {
-      requireScope(context as Context, "indicators:read");
-      return new IndicatorService(context as Context).subscribe(TOPIC_PUBLISHED, args.after as string | null | undefined);
-    },
+    subscribe: feedOf(TOPIC_PUBLISHED),
   })
   indicatorPublished(
     @Root() event: HubEvent,
@@ -69,10 +74,7 @@ export class IndicatorResolver {
 
   @Subscription(() => IndicatorEvent, {
     description: "Indicators as their owners revoke them; with `after`, first everything since that cursor",
-    subscribe: ({ args, context }) => {
-      requireScope(context as Context, "indicators:read");
-      return new IndicatorService(context as Context).subscribe(TOPIC_REVOKED, args.after as string | null | undefined);
-    },
+    subscribe: feedOf(TOPIC_REVOKED),
   })
   indicatorRevoked(
     @Root() event: HubEvent,
