@@ -67,9 +67,14 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
       const events = new EventStream(databaseUrl!, log.child({ component: "events" }));
       await events.start();
       stops.push(() => events.close());
-      const prune = setInterval(() => {
-        events.prune(config.events.EVENT_RETENTION_DAYS).catch((err) => log.warn({ err }, "event log pruning failed"));
-      }, PRUNE_EVERY_MS);
+      const pruneLog = () => {
+        events
+          .prune(config.events.EVENT_RETENTION_DAYS)
+          .then((n) => n && log.info({ events: n }, "pruned events older than the retention window"))
+          .catch((err) => log.warn({ err }, "event log pruning failed"));
+      };
+      pruneLog();
+      const prune = setInterval(pruneLog, PRUNE_EVERY_MS);
       prune.unref();
       stops.push(async () => clearInterval(prune));
       services = { config, log, orgs: new OrgDirectory(), events };
