@@ -2,8 +2,8 @@
 #   docker run -p 4000:4000 -e DATABASE_URL=postgres://... IMAGE        the whole hub (gateway + subgraphs)
 #   docker run ... IMAGE node dist/src/cli/serve.js indicators           one subgraph (or directory)
 #   docker run ... IMAGE node dist/src/cli/serve.js gateway              the gateway alone (SUBGRAPH_URLS)
-# Set DATABASE_URL: the image runs as a non-root user, and the embedded PostgreSQL fallback does not
-# start as one yet (see docs/operations.md).
+# Set DATABASE_URL in production; without it the whole hub starts its own embedded PostgreSQL under
+# DATA_DIR, running as the image's non-root user.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
