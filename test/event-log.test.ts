@@ -42,7 +42,8 @@ describe("the event log under concurrent writers", () => {
   const run = randomBytes(4).toString("hex");
   const topic = `test.event-log.${run}`;
   const owner = orgId("eventlog");
-  const viewer: Viewer = { sub: "event-log-test", org: owner, orgKind: "PROVIDER", scopes: new Set(), expiresAt: Math.floor(Date.now() / 1000) + 3600 };
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  const viewer: Viewer = { sub: "event-log-test", org: owner, orgKind: "PROVIDER", scopes: new Set(), expiresAt, validUntilMs: expiresAt * 1000 };
 
   beforeAll(async () => {
     t = await startTestHub();
