@@ -177,4 +177,33 @@ describe("the event log under concurrent writers", () => {
       expect(inLog.slice(at, at + events.length)).toEqual(events);
     }
   });
+
+  it("lets a subscriber that falls behind by more than its queue holds catch up from the log, losing nothing", async () => {
+    const slowTopic = `${topic}.slow`;
+    const live = stream.subscribe({ topics: [slowTopic], viewer }); // live from now; not read for a while
+    const total = 6_000; // more than a subscriber's live queue holds (5,000)
+    await orm.em.fork().transactional((em) =>
+      appendEvents(em, Array.from({ length: total }, (_, n) => ({ topic: slowTopic, owner, tlp: "AMBER" as const, sharedWith: [], payload: { run, writer: -1, n } }))),
+    );
+    const db = new pg.Client({ connectionString: inject("databaseUrl") });
+    await db.connect();
+    const last = Number((await db.query("select max(seq) as seq from hub.event where topic = $1", [slowTopic])).rows[0].seq);
+    await db.end();
+    // Every event has been fanned out, so the subscriber's queue overflowed before it read one.
+    for (let i = 0; stream.position < last; i++) {
+      if (i > 500) throw new Error("the event reader did not reach the appended events");
+      await sleep(20);
+    }
+    const received: number[] = [];
+    const seqs: number[] = [];
+    while (received.length < total) {
+      const { value, done } = await live.next();
+      if (done) break;
+      received.push((value.payload as unknown as Payload).n);
+      seqs.push(value.seq);
+    }
+    await live.return!();
+    expect(received).toEqual(Array.from({ length: total }, (_, n) => n));
+    expect(seqs[seqs.length - 1]).toBe(last);
+  });
 });

@@ -166,15 +166,18 @@ export class EventStream {
     const topics = new Set(options.topics);
     const wanted = (e: HubEvent) => topics.has(e.topic) && canSee(viewer, e) && (!matches || matches(e));
 
+    // Live events waiting for this subscriber; `head` is the next one to look at.
     let queue: HubEvent[] = [];
+    let head = 0;
     let overflowed = false;
     let wakeUp: (() => void) | undefined;
     let done = false;
     const listener: Listener = (event) => {
       if (!wanted(event)) return;
-      if (queue.length >= MAX_QUEUE) {
+      if (queue.length - head >= MAX_QUEUE) {
         overflowed = true;
         queue = [];
+        head = 0;
       } else {
         queue.push(event);
       }
@@ -196,6 +199,7 @@ export class EventStream {
       done = true;
       stream.listeners.delete(listener);
       queue = [];
+      head = 0;
       buffer = [];
       wakeUp?.();
     };
@@ -226,9 +230,10 @@ export class EventStream {
           buffer = matches ? page.filter(matches) : page;
           continue;
         }
-        const live = queue.findIndex((e) => e.seq > position);
-        if (live === -1) {
+        while (head < queue.length && queue[head]!.seq <= position) head++; // already replayed
+        if (head === queue.length) {
           queue = [];
+          head = 0;
           const expiresIn = viewer.validUntilMs - Date.now();
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, Math.max(0, Math.min(expiresIn, 2 ** 31 - 1)));
@@ -240,8 +245,11 @@ export class EventStream {
           });
           continue;
         }
-        const event = queue[live]!;
-        queue = queue.slice(live + 1);
+        const event = queue[head++]!;
+        if (head > 1024) {
+          queue = queue.slice(head);
+          head = 0;
+        }
         position = event.seq;
         return { done: false, value: event };
       }
