@@ -59,6 +59,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logging: hiveLogger(options.log),
     requestId: { generateRequestId },
     landingPage: false,
+    // Browsers may call the hub only from the origins named in CORS_ORIGINS; none by default.
+    cors: config.server.CORS_ORIGINS
+      ? { origin: config.server.CORS_ORIGINS.split(","), methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type", "x-request-id"], credentials: false }
+      : false,
     graphiql: !production,
     batching: config.limits.MAX_BATCHED_OPERATIONS > 0 ? { limit: config.limits.MAX_BATCHED_OPERATIONS } : false,
     disableIntrospection: production ? { disableIf: () => true } : undefined,

@@ -19,6 +19,12 @@ const ServerSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: listenPort.default(4000),
   SUBGRAPH_PORT_BASE: listenPort.default(4101),
+  CORS_ORIGINS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^,\s/]+(,https?:\/\/[^,\s/]+)*$/, "origins (scheme://host[:port]) separated by commas")
+      .optional(),
+  ),
   SUBGRAPH_URLS: optionalString.pipe(
     z
       .string()

@@ -33,6 +33,33 @@ describe("health", () => {
   });
 });
 
+describe("cross-origin requests from browsers", () => {
+  const preflight = (url: string, origin: string) =>
+    fetch(url, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" } });
+
+  it("are allowed from no origin by default", async () => {
+    const t = await startTestHub();
+    try {
+      const res = await preflight(t.gatewayUrl, "https://console.example");
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("are allowed from the origins in CORS_ORIGINS only", async () => {
+    const t = await startTestHub({ CORS_ORIGINS: "https://console.watchfloor.test" });
+    try {
+      const allowed = await preflight(t.gatewayUrl, "https://console.watchfloor.test");
+      expect(allowed.headers.get("access-control-allow-origin")).toBe("https://console.watchfloor.test");
+      const other = await preflight(t.gatewayUrl, "https://evil.example");
+      expect(other.headers.get("access-control-allow-origin")).not.toBe("https://evil.example");
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("the member directory", () => {
   let t: TestHub;
   beforeAll(async () => {
