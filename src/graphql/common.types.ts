@@ -1,4 +1,4 @@
-import { Directive, Field, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Directive, Field, ObjectType, registerEnumType } from "type-graphql";
 import { TLP_LEVELS, type Tlp } from "../auth/tlp.js";
 
 export const TlpEnum = Object.fromEntries(TLP_LEVELS.map((t) => [t, t])) as { [K in Tlp]: K };
@@ -30,11 +30,4 @@ export class PageInfo {
 
   @Field(() => String, { nullable: true })
   endCursor!: string | null;
-}
-
-@Directive("@shareable")
-@ObjectType({ description: "How many records match, counting only those the viewer may see" })
-export class Count {
-  @Field(() => Int)
-  total!: number;
 }
