@@ -66,8 +66,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     graphiql: !production,
     batching: config.limits.MAX_BATCHED_OPERATIONS > 0 ? { limit: config.limits.MAX_BATCHED_OPERATIONS } : false,
     disableIntrospection: production ? { disableIf: () => true } : undefined,
-    // Identical concurrent queries share one execution only when they carry the same token.
-    inboundInflightRequestDeduplication: { shouldIncludeHeader: (name) => name === "authorization" },
     transportEntries: {
       "*.http": {
         options: {
