@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 
 /**
- * The gateway answers identical concurrent requests with one upstream execution (in-flight
- * deduplication). Two orgs sending the very same query at the same moment must still each get their
- * own answer: A's AMBER indicators in every answer A gets and never in B's, and the other way round.
+ * Identical concurrent requests may share one upstream execution (the gateway's in-flight
+ * deduplication of subgraph calls, keyed on the forwarded headers). Two orgs sending the very same
+ * query at the same moment must still each get their own answer: A's AMBER indicators in every answer
+ * A gets and never in B's, and the other way round.
  */
 
 const QUERY = `{ indicators(first: 50) { edges { node { id owner } } } }`;
