@@ -77,9 +77,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
       },
     },
-    propagateHeaders: {
-      fromClientToSubgraphs: ({ context }) => ({ authorization: context.authorization }),
-    },
     maskedErrors: { maskError: createErrorMasker(log) },
     plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors()],
   });
