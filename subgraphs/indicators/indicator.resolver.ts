@@ -6,7 +6,7 @@ import { selectsField } from "../../src/graphql/selection.js";
 import type { HubEvent } from "../../src/events/event.js";
 import { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { IndicatorService, TOPIC_PUBLISHED, TOPIC_REVOKED } from "./indicator.service.js";
-import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult } from "./indicator.type.js";
+import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, StixExport } from "./indicator.type.js";
 
 @ArgsType()
 class IndicatorsArgs {
@@ -40,6 +40,12 @@ export class IndicatorResolver {
   @Query(() => IndicatorConnection, { description: "Newest first; keyset pages" })
   indicators(@Args() { filter, first, after }: IndicatorsArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<IndicatorConnection> {
     return new IndicatorService(ctx).list(filter, first, after, selectsField(info, "totalCount"));
+  }
+
+  @Authorized("indicators:read")
+  @Query(() => StixExport, { description: "The same pages as `indicators`, as STIX 2.1 bundles" })
+  indicatorsStix(@Args() { filter, first, after }: IndicatorsArgs, @Ctx() ctx: Context): Promise<StixExport> {
+    return new IndicatorService(ctx).exportStix(filter, first, after);
   }
 
   @Authorized("indicators:read")

@@ -12,7 +12,8 @@ import { InputError } from "../../src/graphql/common.types.js";
 import { IndicatorEntity } from "./indicator.entity.js";
 import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { lookupForms, MAX_VALUE_LENGTH, stixPattern, type ObservableType } from "./indicator.normalize.js";
-import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult } from "./indicator.type.js";
+import { stixBundle } from "./indicator.stix.js";
+import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport } from "./indicator.type.js";
 import { checkIndicator, LABEL_PATTERN, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
 
 export const TOPIC_PUBLISHED = "indicator.published";
@@ -194,6 +195,13 @@ export class IndicatorService {
         return row!.n;
       },
     };
+  }
+
+  /** A page of `indicators` as a STIX 2.1 bundle: the same filters, the same TLP rule, the same cursors. */
+  async exportStix(filter: IndicatorFilter | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<StixExport> {
+    const page = await this.list(filter, first, after);
+    const indicators = page.edges.map((e) => e.node);
+    return { bundle: stixBundle(indicators), count: indicators.length, pageInfo: page.pageInfo };
   }
 
   async lookup(values: string[]): Promise<Indicator[]> {

@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from "graphql-scalars";
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import type { Tlp } from "../../src/auth/tlp.js";
 import { InputError, PageInfo, TlpEnum } from "../../src/graphql/common.types.js";
@@ -107,4 +108,16 @@ export class IndicatorEvent {
 
   @Field(() => Indicator)
   indicator!: Indicator;
+}
+
+@ObjectType({ description: "One page of an export, as a STIX 2.1 bundle" })
+export class StixExport {
+  @Field(() => GraphQLJSONObject, { description: "A STIX 2.1 bundle: marking definitions, owner identities and indicators" })
+  bundle!: Record<string, unknown>;
+
+  @Field(() => Int, { description: "Indicators in this page" })
+  count!: number;
+
+  @Field(() => PageInfo, { description: "Pass endCursor as `after` for the next page" })
+  pageInfo!: PageInfo;
 }

@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { projectRoot } from "../src/paths.js";
+import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+
+/** The OASIS STIX 2.1 JSON schemas in ../shared/stix, loaded once; `bundle.json` is what exports must satisfy. */
+function bundleValidator() {
+  const root = join(projectRoot(), "..", "shared", "stix", "schemas");
+  // The OASIS patterns escape "-" outside classes, which a unicode regular expression refuses.
+  const ajv = new Ajv2020({ strict: false, allErrors: true, unicodeRegExp: false });
+  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  for (const dir of readdirSync(root)) {
+    for (const file of readdirSync(join(root, dir)).filter((f) => f.endsWith(".json"))) {
+      ajv.addSchema(JSON.parse(readFileSync(join(root, dir, file), "utf8")));
+    }
+  }
+  return ajv.getSchema("http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/common/bundle.json")!;
+}
+
+const EXPORT = `query($f: IndicatorFilter, $first: Int, $after: String) {
+  indicatorsStix(filter: $f, first: $first, after: $after) { bundle count pageInfo { hasNextPage endCursor } }
+}`;
+const PUBLISH = `mutation($input: [IndicatorInput!]!) { publishIndicators(input: $input) { failed results { indicator { id } } } }`;
+
+describe("STIX 2.1 export", () => {
+  let t: TestHub;
+  const owner = orgId("stix-cloud");
+  const other = orgId("stix-other");
+  let ownerToken: string;
+  let otherToken: string;
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    ownerToken = await t.token(owner, "PROVIDER", ["indicators:read", "indicators:write"]);
+    otherToken = await t.token(other, "PROVIDER", ["indicators:read", "indicators:write"]);
+  });
+  afterAll(() => t?.stop());
+
+  it("exports what the viewer may see as bundles that validate against the OASIS schemas, page by page", async () => {
+    const published = await t.gql(PUBLISH, {
+      input: [
+        { type: "IPV4", value: "203.0.113.50", tlp: "GREEN", confidence: 85, labels: ["c2"], description: "C2 for a reseller chain" },
+        { type: "SHA256", value: "A".repeat(64), tlp: "RED", validUntil: "2030-01-01T00:00:00Z" },
+        { type: "CIDR", value: "2001:db8::/32", tlp: "AMBER_STRICT" },
+      ],
+    }, ownerToken);
+    expect(published.data.publishIndicators.failed).toBe(0);
+    const ids = published.data.publishIndicators.results.map((r: any) => r.indicator.id);
+
+    const validate = bundleValidator();
+    // The validator itself: OASIS's own example passes, and an indicator without its pattern does not.
+    const example = JSON.parse(readFileSync(join(projectRoot(), "..", "shared", "stix", "examples", "indicator-for-c2-ip-address.json"), "utf8"));
+    expect(validate(example)).toBe(true);
+    const { pattern: _dropped, ...patternless } = example.objects[0];
+    expect(validate({ ...example, objects: [patternless] })).toBe(false);
+    const seen: any[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const res: any = await t.gql(EXPORT, { f: { owner }, first: 2, after }, ownerToken);
+      expect(res.errors).toBeUndefined();
+      const { bundle, count, pageInfo } = res.data.indicatorsStix;
+      expect(validate(bundle), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+      const indicators = bundle.objects.filter((o: any) => o.type === "indicator");
+      expect(indicators).toHaveLength(count);
+      // Every reference resolves inside the bundle: the owner's identity and the TLP marking.
+      const inBundle = new Set(bundle.objects.map((o: any) => o.id));
+      for (const i of indicators) {
+        expect(inBundle.has(i.created_by_ref)).toBe(true);
+        for (const m of i.object_marking_refs) expect(inBundle.has(m)).toBe(true);
+      }
+      seen.push(...indicators);
+      if (!pageInfo.hasNextPage) break;
+      after = pageInfo.endCursor;
+    }
+    expect(seen.map((i) => i.id).sort()).toEqual([...ids].sort());
+    const ip = seen.find((i) => i.name === "203.0.113.50");
+    expect(ip).toMatchObject({ pattern: "[ipv4-addr:value = '203.0.113.50']", pattern_type: "stix", confidence: 85, labels: ["c2"], revoked: false });
+    expect(ip.object_marking_refs).toEqual(["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]);
+    const hash = seen.find((i) => i.name === "a".repeat(64));
+    expect(hash.object_marking_refs).toEqual(["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]);
+    expect(hash.valid_until).toBe("2030-01-01T00:00:00.000Z");
+  });
+
+  it("leaves out what the viewer may not see, and says nothing of it", async () => {
+    const res = await t.gql(EXPORT, { f: { owner } }, otherToken);
+    expect(res.errors).toBeUndefined();
+    const indicators = (res.data.indicatorsStix.bundle.objects ?? []).filter((o: any) => o.type === "indicator");
+    expect(indicators.map((i: any) => i.name)).toEqual(["203.0.113.50"]); // the GREEN one only
+    const text = JSON.stringify(res.data);
+    expect(text).not.toContain("a".repeat(64));
+    expect(text).not.toContain("2001:db8::/32");
+  });
+
+  it("answers an empty selection with a bundle that has no objects", async () => {
+    const res = await t.gql(EXPORT, { f: { owner: orgId("nobody") } }, otherToken);
+    expect(res.data.indicatorsStix.count).toBe(0);
+    expect(res.data.indicatorsStix.bundle.objects).toBeUndefined();
+    expect(bundleValidator()(res.data.indicatorsStix.bundle)).toBe(true);
+  });
+});
