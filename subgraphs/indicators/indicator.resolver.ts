@@ -1,12 +1,15 @@
 import type { GraphQLResolveInfo } from "graphql";
+import { GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { requireScope } from "../../src/graphql/auth-checker.js";
+import type { Tlp } from "../../src/auth/tlp.js";
+import { TlpEnum } from "../../src/graphql/common.types.js";
 import type { Context } from "../../src/graphql/context.js";
 import { selectsField } from "../../src/graphql/selection.js";
 import type { HubEvent } from "../../src/events/event.js";
 import { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { IndicatorService, TOPIC_PUBLISHED, TOPIC_REVOKED } from "./indicator.service.js";
-import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, StixExport } from "./indicator.type.js";
+import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, StixExport, StixImportResult } from "./indicator.type.js";
 
 @ArgsType()
 class IndicatorsArgs {
@@ -58,6 +61,17 @@ export class IndicatorResolver {
   @Mutation(() => PublishIndicatorsResult, { description: "Up to 1000 items; each is stored or refused on its own" })
   publishIndicators(@Arg("input", () => [IndicatorInput]) input: IndicatorInput[], @Ctx() ctx: Context): Promise<PublishIndicatorsResult> {
     return new IndicatorService(ctx).publish(input);
+  }
+
+  @Authorized("indicators:write")
+  @Mutation(() => StixImportResult, { description: "Publish the indicator objects of a STIX 2.1 bundle (up to 1000 observables)" })
+  importStixBundle(
+    @Arg("bundle", () => GraphQLJSONObject) bundle: Record<string, unknown>,
+    @Arg("tlp", () => TlpEnum, { description: "For objects without a TLP marking" }) tlp: Tlp,
+    @Arg("sharedWith", () => [String], { nullable: true }) sharedWith: string[] | null,
+    @Ctx() ctx: Context,
+  ): Promise<StixImportResult> {
+    return new IndicatorService(ctx).importStix(bundle, tlp, sharedWith);
   }
 
   @Authorized("indicators:write")

@@ -12,8 +12,9 @@ import { InputError } from "../../src/graphql/common.types.js";
 import { IndicatorEntity } from "./indicator.entity.js";
 import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { lookupForms, MAX_VALUE_LENGTH, stixPattern, type ObservableType } from "./indicator.normalize.js";
+import { planImport } from "./indicator.stix-import.js";
 import { stixBundle } from "./indicator.stix.js";
-import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport } from "./indicator.type.js";
+import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport, StixImportResult } from "./indicator.type.js";
 import { checkIndicator, LABEL_PATTERN, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
 
 export const TOPIC_PUBLISHED = "indicator.published";
@@ -202,6 +203,40 @@ export class IndicatorService {
     const page = await this.list(filter, first, after);
     const indicators = page.edges.map((e) => e.node);
     return { bundle: stixBundle(indicators), count: indicators.length, pageInfo: page.pageInfo };
+  }
+
+  /**
+   * Publishes the indicator objects of a STIX 2.1 bundle, one hub indicator per observable of each
+   * pattern, and reports per object. Objects without a TLP marking take `tlp`.
+   */
+  async importStix(bundle: Record<string, unknown>, tlp: Tlp, sharedWith: string[] | null | undefined): Promise<StixImportResult> {
+    if (bundle?.type !== "bundle") throw badInput("bundle.type: must be 'bundle'", "bundle.type");
+    if (bundle.objects !== undefined && !Array.isArray(bundle.objects)) throw badInput("bundle.objects: must be a list", "bundle.objects");
+    const { plans, skipped } = planImport(bundle, { tlp, sharedWith: sharedWith ?? [] });
+    const inputs = plans.flatMap((p) => ("inputs" in p ? p.inputs : []));
+    if (inputs.length > MAX_BATCH) {
+      throw badInput(`bundle.objects: at most ${MAX_BATCH} observables per import (got ${inputs.length}); split the bundle`, "bundle.objects");
+    }
+    const published = await this.publish(inputs as IndicatorInput[]);
+    let next = 0;
+    const objects = plans.map((plan) => {
+      if ("error" in plan) return { index: plan.index, stixId: plan.stixId, indicators: [], errors: [plan.error] };
+      const results = published.results.slice(next, next + plan.inputs.length);
+      next += plan.inputs.length;
+      return {
+        index: plan.index,
+        stixId: plan.stixId,
+        indicators: results.flatMap((r) => (r.indicator ? [r.indicator] : [])),
+        // The published item's field, placed inside the object it came from.
+        errors: results.flatMap((r) => (r.error ? [new InputError(`objects[${plan.index}] ${r.error.message}`, `objects[${plan.index}].${r.error.field ?? "pattern"}`)] : [])),
+      };
+    });
+    return {
+      objects,
+      imported: published.published,
+      failed: objects.filter((o) => o.errors.length).length,
+      skipped,
+    };
   }
 
   async lookup(values: string[]): Promise<Indicator[]> {

@@ -18,6 +18,9 @@ const TLP_MARKINGS: Record<Tlp, { id: string; name: string; level: string }> = {
   RED: { id: "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", name: "TLP:RED", level: "red" },
 };
 
+/** The STIX id of each level's TLP 2.0 marking definition. */
+export const TLP_MARKING_IDS = Object.fromEntries(Object.entries(TLP_MARKINGS).map(([tlp, m]) => [tlp, m.id])) as Record<Tlp, string>;
+
 /** The namespace of the hub's identity ids: the same org always gets the same STIX identity id. */
 const IDENTITY_NAMESPACE = "8f4a3c52-7c1e-4b7e-9a4e-6b0f2d1c9e57";
 /** Identities are the hub's own records of member orgs; they carry one fixed creation time. */

@@ -121,3 +121,33 @@ export class StixExport {
   @Field(() => PageInfo, { description: "Pass endCursor as `after` for the next page" })
   pageInfo!: PageInfo;
 }
+
+@ObjectType({ description: "What became of one indicator object of an imported bundle" })
+export class StixObjectResult {
+  @Field(() => Int, { description: "The object's index in bundle.objects" })
+  index!: number;
+
+  @Field(() => String, { nullable: true, description: "The object's STIX id, as sent" })
+  stixId!: string | null;
+
+  @Field(() => [Indicator], { description: "The hub's indicators made from it: one per observable in its pattern" })
+  indicators!: Indicator[];
+
+  @Field(() => [InputError], { description: "Why the object, or some of its observables, were not imported" })
+  errors!: InputError[];
+}
+
+@ObjectType()
+export class StixImportResult {
+  @Field(() => [StixObjectResult], { description: "One per indicator object, in bundle order" })
+  objects!: StixObjectResult[];
+
+  @Field(() => Int, { description: "Indicators stored (new or updated)" })
+  imported!: number;
+
+  @Field(() => Int, { description: "Indicator objects with at least one error" })
+  failed!: number;
+
+  @Field(() => Int, { description: "Objects that are not indicators (identities, reports, relationships...), left out" })
+  skipped!: number;
+}

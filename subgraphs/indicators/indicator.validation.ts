@@ -10,6 +10,8 @@ export const MAX_LABELS = 20;
 export const MAX_DESCRIPTION = 4000;
 export const LABEL_PATTERN = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Imported feeds carry indicators valid from years back; nothing in scope is older than this. */
+const EARLIEST = Date.UTC(1990, 0, 1);
 
 /** An input item that passed every check, in the form it is stored. */
 export interface ValidIndicator {
@@ -71,7 +73,8 @@ export function checkIndicator(input: IndicatorInput, owner: string, now: Date):
 
   const validFrom = input.validFrom ?? now;
   if (!validDate(validFrom)) return bad("validFrom", "not a date-time");
-  if (Math.abs(validFrom.getTime() - now.getTime()) > TEN_YEARS_MS) return bad("validFrom", "more than ten years from now");
+  if (validFrom.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validFrom", "more than ten years ahead");
+  if (validFrom.getTime() < EARLIEST) return bad("validFrom", "before 1990");
   const validUntil = input.validUntil ?? null;
   if (validUntil !== null) {
     if (!validDate(validUntil)) return bad("validUntil", "not a date-time");
