@@ -3,18 +3,8 @@ import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
-import type { GraphQLError } from "graphql";
 import type { Config } from "../src/config.js";
-import { ErrorCode } from "../src/errors.js";
-
-/**
- * A refusal a client can act on: code LIMIT_EXCEEDED, and the limit named without the "Syntax Error"
- * prefix graphql-armor gives every refusal.
- */
-function markRefusal(_context: unknown, error: GraphQLError): void {
-  error.message = error.message.replace(/^Syntax Error: /, "");
-  (error.extensions as Record<string, unknown>).code = ErrorCode.LIMIT_EXCEEDED;
-}
+import { markRefusal } from "../src/graphql/limits.js";
 
 /**
  * Limits checked before anything executes: the parser stops at MAX_TOKENS, validation refuses

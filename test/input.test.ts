@@ -280,6 +280,19 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
       expect(fifteen.body.errors, fifteen.text.slice(0, 300)).toBeUndefined();
     });
 
+    it("holds a caller that reaches a subgraph directly to the same limits (twice as loose)", async () => {
+      const { token } = await publisher("input-direct");
+      const values = Array.from({ length: 31 }, (_, i) => `192.0.2.${150 + i}`);
+      const query = `mutation { ${values.map((v, i) => `a${i}: publishIndicators(input: [{type: IPV4, value: "${v}", tlp: GREEN}]) { published }`).join(" ")} }`;
+      const res = await raw(t.subgraphUrl("indicators"), { query }, token);
+      expectRefusedWhole(res, /aliases limit of 30/i);
+      await notStored(token, ...values);
+      const items = Array.from({ length: 2000 }, (_, i) => `{type: IPV4, value: "10.9.${Math.floor(i / 250)}.${i % 250}", tlp: GREEN}`);
+      const tooLong = await raw(t.subgraphUrl("indicators"), { query: `mutation { publishIndicators(input: [${items.join(", ")}]) { published } }` }, token);
+      expectRefusedWhole(tooLong, /more that 20000 tokens/i); // graphql-js spells it so
+      await notStored(token, "10.9.0.0", "10.9.7.249");
+    });
+
     it("refuses more tokens than MAX_TOKENS (10000)", async () => {
       const { token } = await publisher("input-tokens");
       // About 11 tokens an item (commas are not tokens): 1000 items, the most a batch may hold, pass 10000.

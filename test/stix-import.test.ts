@@ -93,9 +93,9 @@ describe("STIX 2.1 import", () => {
           pattern: "[file:hashes.'SHA-256' = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']",
           object_marking_refs: ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"],
         }),
-        indicator(4, { pattern: "[ipv4-addr:value = '198.51.100.77']", revoked: true }),
+        indicator(4, { pattern: "[ipv4-addr:value = '203.0.113.177']", revoked: true }),
         indicator(5, { pattern: "[ipv4-addr:value = '999.1.1.1']" }),
-        indicator(6, { pattern: "[ipv4-addr:value = '198.51.100.78']", pattern_type: "sigma" }),
+        indicator(6, { pattern: "[ipv4-addr:value = '203.0.113.178']", pattern_type: "sigma" }),
       ],
     };
     const res = await t.gql(IMPORT, { b: bundle, tlp: "GREEN" }, token);
@@ -107,7 +107,7 @@ describe("STIX 2.1 import", () => {
     expect(revoked.errors[0].field).toBe("objects[3].revoked");
     expect(badIp.errors[0]).toEqual({ field: "objects[4].value", message: "objects[4] value: not an IPv4 address" });
     expect(sigma.errors[0].field).toBe("objects[5].pattern_type");
-    const stored = await t.gql(`query($v: [String!]!) { lookupIndicators(values: $v) { value } }`, { v: ["198.51.100.77", "198.51.100.78"] }, token);
+    const stored = await t.gql(`query($v: [String!]!) { lookupIndicators(values: $v) { value } }`, { v: ["203.0.113.177", "203.0.113.178"] }, token);
     expect(stored.data.lookupIndicators).toEqual([]);
   });
 

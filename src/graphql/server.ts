@@ -6,7 +6,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { expressMiddleware } from "@as-integrations/express5";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import express, { type ErrorRequestHandler } from "express";
-import { GraphQLError } from "graphql";
+import { GraphQLError, parse, specifiedRules, validate } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../auth/jwt.js";
@@ -14,6 +14,7 @@ import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
 import { formatClientError, isGraphQLError, maskedGraphQLError } from "../errors.js";
 import { listenForGraphQL } from "../net.js";
+import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
 import { buildFederatedSchema, type SubgraphDefinition } from "./subgraph.js";
@@ -77,9 +78,13 @@ export async function startSubgraphServer(
   const httpServer: Server = createServer(app);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.MAX_BODY_BYTES });
+  const rules = [...specifiedRules, ...subgraphValidationRules(config.limits)];
+  const maxTokens = subgraphMaxTokens(config.limits);
   const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
     {
       schema,
+      parse: (source) => parse(source, { maxTokens }),
+      validate: (schemaToCheck, document) => validate(schemaToCheck, document, rules),
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization;
         try {
@@ -126,6 +131,8 @@ export async function startSubgraphServer(
     schema,
     introspection: config.server.NODE_ENV !== "production",
     includeStacktraceInErrorResponses: false,
+    validationRules: subgraphValidationRules(config.limits),
+    parseOptions: { maxTokens },
     csrfPrevention: true,
     // Apollo prefixes errors thrown while building the context; the reason alone is clearer.
     formatError: (formatted, err) =>
