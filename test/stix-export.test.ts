@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../src/paths.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 
-/** The OASIS STIX 2.1 JSON schemas in ../shared/stix, loaded once; `bundle.json` is what exports must satisfy. */
+/** The OASIS STIX 2.1 JSON schemas (test/fixtures/stix), loaded once; `bundle.json` is what exports must satisfy. */
 function bundleValidator() {
-  const root = join(projectRoot(), "..", "shared", "stix", "schemas");
+  const root = join(projectRoot(), "test", "fixtures", "stix", "schemas");
   // The OASIS patterns escape "-" outside classes, which a unicode regular expression refuses.
   const ajv = new Ajv2020({ strict: false, allErrors: true, unicodeRegExp: false });
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
@@ -52,7 +52,7 @@ describe("STIX 2.1 export", () => {
 
     const validate = bundleValidator();
     // The validator itself: OASIS's own example passes, and an indicator without its pattern does not.
-    const example = JSON.parse(readFileSync(join(projectRoot(), "..", "shared", "stix", "examples", "indicator-for-c2-ip-address.json"), "utf8"));
+    const example = JSON.parse(readFileSync(join(projectRoot(), "test", "fixtures", "stix", "examples", "indicator-for-c2-ip-address.json"), "utf8"));
     expect(validate(example)).toBe(true);
     const { pattern: _dropped, ...patternless } = example.objects[0];
     expect(validate({ ...example, objects: [patternless] })).toBe(false);

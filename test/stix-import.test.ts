@@ -11,7 +11,7 @@ const IMPORT = `mutation($b: JSONObject!, $tlp: TLP!, $with: [String!]) {
   }
 }`;
 
-const example = (name: string) => JSON.parse(readFileSync(join(projectRoot(), "..", "shared", "stix", "examples", name), "utf8"));
+const example = (name: string) => JSON.parse(readFileSync(join(projectRoot(), "test", "fixtures", "stix", "examples", name), "utf8"));
 
 describe("STIX 2.1 import", () => {
   let t: TestHub;

