@@ -1,0 +1,91 @@
+import { badInput } from "../../src/errors.js";
+import type { Tlp } from "../../src/auth/tlp.js";
+import type { Viewer } from "../../src/auth/viewer.js";
+import type { IndicatorEntity } from "./indicator.entity.js";
+import { stixPattern, type ObservableType } from "./indicator.normalize.js";
+import type { Indicator } from "./indicator.type.js";
+
+/** Rows of indicators.indicator, their ids and list cursors, and the GraphQL view of them. */
+
+const ID_PREFIX = "indicator--";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A row of indicators.indicator as Postgres returns it (and as event payloads carry it). */
+export interface IndicatorRow {
+  id: string;
+  seq: number;
+  owner: string;
+  type: ObservableType;
+  value: string;
+  tlp: Tlp;
+  confidence: number;
+  shared_with: string[];
+  labels: string[];
+  description: string | null;
+  valid_from: Date | string;
+  valid_until: Date | string | null;
+  revoked: boolean;
+  created_at: Date | string;
+  modified_at: Date | string;
+}
+
+const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
+
+/** An entity loaded through MikroORM, in the row shape that reads and event payloads use. */
+export function rowOf(e: IndicatorEntity): IndicatorRow {
+  return {
+    id: e.id,
+    seq: Number(e.seq),
+    owner: e.owner,
+    type: e.type,
+    value: e.value,
+    tlp: e.tlp,
+    confidence: e.confidence,
+    shared_with: e.sharedWith,
+    labels: e.labels,
+    description: e.description ?? null,
+    valid_from: e.validFrom,
+    valid_until: e.validUntil ?? null,
+    revoked: e.revoked,
+    created_at: e.createdAt,
+    modified_at: e.modifiedAt,
+  };
+}
+
+/** The GraphQL view of a row for this viewer: only the owner sees whom else it was shared with. */
+export function toIndicator(row: IndicatorRow, viewer: Viewer): Indicator {
+  return {
+    id: `${ID_PREFIX}${row.id}`,
+    type: row.type,
+    value: row.value,
+    pattern: stixPattern(row.type, row.value),
+    tlp: row.tlp,
+    confidence: row.confidence,
+    owner: row.owner,
+    sharedWith: row.owner === viewer.org ? row.shared_with : row.shared_with.filter((o) => o === viewer.org),
+    labels: row.labels,
+    description: row.description,
+    validFrom: asDate(row.valid_from),
+    validUntil: row.valid_until === null ? null : asDate(row.valid_until),
+    revoked: row.revoked,
+    createdAt: asDate(row.created_at),
+    modifiedAt: asDate(row.modified_at),
+  };
+}
+
+/** `indicator--<uuid>` to the stored uuid; anything else cannot name an indicator. */
+export function parseIndicatorId(id: string): string | null {
+  if (typeof id !== "string" || !id.startsWith(ID_PREFIX)) return null;
+  const uuid = id.slice(ID_PREFIX.length).toLowerCase();
+  return UUID.test(uuid) ? uuid : null;
+}
+
+/** List cursors: positions in the newest-first order of `indicators`. */
+export const pageCursor = (seq: number) => Buffer.from(`ix:${seq}`).toString("base64url");
+
+export function parsePageCursor(cursor: string): number {
+  const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  const seq = text.startsWith("ix:") ? Number(text.slice(3)) : NaN;
+  if (!Number.isSafeInteger(seq) || seq < 0) throw badInput("after: not a cursor from this list", "after");
+  return seq;
+}
