@@ -1,6 +1,7 @@
 import type { GatewayPlugin } from "@graphql-hive/gateway-runtime";
 import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Viewer } from "../src/auth/viewer.js";
+import { ErrorCode, errorBody } from "../src/errors.js";
 
 export interface GatewayAuthContext {
   viewer: Viewer;
@@ -19,25 +20,27 @@ function wantsGraphiQLPage(request: Request): boolean {
  * (graphql-ws connections are verified when they open, in gateway.ts.) Subgraphs verify it again.
  */
 export function useEdgeAuth(verifier: TokenVerifier): GatewayPlugin<GatewayAuthContext> {
+  // The viewer of each HTTP request, verified as it arrives, for its context.
+  const viewers = new WeakMap<Request, Viewer>();
   return {
     async onRequest({ request, endResponse, fetchAPI }) {
       if (wantsGraphiQLPage(request)) return;
-      try {
-        await verifier.verifyHeader(request.headers.get("authorization"));
-      } catch (err) {
-        const message = err instanceof Error ? err.message : "token could not be verified";
-        endResponse(
-          new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: "UNAUTHENTICATED" } }] }), {
-            status: 401,
-            headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="watchfloor"' },
-          }),
-        );
+      const verified = await verifier.check(request.headers.get("authorization"));
+      if (verified.ok) {
+        viewers.set(request, verified.viewer);
+        return;
       }
+      endResponse(
+        new fetchAPI.Response(JSON.stringify(errorBody(verified.reason, ErrorCode.UNAUTHENTICATED)), {
+          status: 401,
+          headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="watchfloor"' },
+        }),
+      );
     },
-    // Verified already over HTTP (cached, so this costs a map lookup); over graphql-ws, per operation.
+    // HTTP: the viewer verified above. graphql-ws: verified per operation (a cache hit after connect).
     async onContextBuilding({ context, extendContext }) {
       const header = context.request?.headers?.get("authorization") ?? context.connectionParams?.authorization;
-      const viewer = await verifier.verifyHeader(header);
+      const viewer = (context.request && viewers.get(context.request)) || (await verifier.verifyHeader(header));
       extendContext({ viewer, authorization: header! });
     },
     // Forward the caller's token on every transport. Hive's `propagateHeaders` runs only when the

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
-import { ErrorCode, expectedCode, isGraphQLError, maskedUpstream } from "../src/errors.js";
+import { ErrorCode, expectedCode, isGraphQLError, maskedUpstream, withoutInternals } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
 
 type ErrorLike = { message?: unknown; path?: readonly (string | number)[]; extensions?: Record<string, unknown> };
 
 /** What a client may see of an error: its message, path and extensions less anything internal. */
 function clientFacing(error: ErrorLike, path = error.path): GraphQLError {
-  const { stacktrace: _s, exception: _e, ...extensions } = error.extensions ?? {};
+  const extensions = withoutInternals(error.extensions);
   const message = String(error.message);
   // GraphQL's own refusal of a variable (an enum value not in the schema, say) comes without a code.
   if (!extensions.code && /^Variable "\$/.test(message)) extensions.code = ErrorCode.BAD_USER_INPUT;

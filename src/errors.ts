@@ -39,6 +39,15 @@ export const forbidden = (why: string) => expectedError(ErrorCode.FORBIDDEN, why
 export const badInput = (why: string, field?: string) =>
   expectedError(ErrorCode.BAD_USER_INPUT, why, field ? { field } : {});
 
+/** A GraphQL-shaped JSON body, for refusals made before GraphQL runs. */
+export const errorBody = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
+
+/** Extensions less what a client must not see (stack traces, exception details). */
+export function withoutInternals(extensions: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { stacktrace: _stack, exception: _exception, ...rest } = extensions ?? {};
+  return rest;
+}
+
 /** An error whose code marks it as expected, at any depth of GraphQL's wrapping. */
 export function expectedCode(err: unknown): string | undefined {
   let e: unknown = err;
@@ -67,7 +76,7 @@ export function formatClientError(formatted: GraphQLFormattedError, err: unknown
   // A GraphQLError raised by GraphQL itself (parse, validation, coercion) is about the request, not us.
   const requestError = isGraphQLError(err) && !err.originalError;
   if (code || requestError) {
-    const { stacktrace: _drop, exception: _drop2, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+    const extensions = withoutInternals(formatted.extensions as Record<string, unknown> | undefined);
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };
   }
   const correlationId = randomUUID();

@@ -20,7 +20,6 @@ export interface HubOptions {
 }
 
 export interface RunningHub {
-  databaseUrl: string;
   gateway?: RunningGateway;
   subgraphs: RunningSubgraph[];
   services?: HubServices;
@@ -107,7 +106,7 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
       });
       stops.push(() => gateway!.close());
     }
-    return { databaseUrl: databaseUrl ?? "", gateway, subgraphs: running, services, stop };
+    return { gateway, subgraphs: running, services, stop };
   } catch (err) {
     await stop();
     throw err;

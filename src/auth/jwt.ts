@@ -5,11 +5,16 @@ import { unauthenticated } from "../errors.js";
 import { ensureDevKeys } from "./dev-keys.js";
 import { ORG_ID_PATTERN, ORG_KINDS, type OrgKind, type Viewer } from "./viewer.js";
 
+/** A viewer, or the reason a client is told why its token was refused. */
+export type Verified = { ok: true; viewer: Viewer } | { ok: false; reason: string };
+
 export interface TokenVerifier {
   /** The viewer of a valid token; otherwise an UNAUTHENTICATED error that says why. */
   verify(token: string): Promise<Viewer>;
   /** The viewer of an `Authorization: Bearer …` header value. */
   verifyHeader(header: string | undefined | null): Promise<Viewer>;
+  /** The same, as a value: for transports that refuse by closing or answering rather than throwing. */
+  check(header: unknown): Promise<Verified>;
 }
 
 const CACHE_LIMIT = 10_000;
@@ -95,13 +100,22 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
     return viewer;
   }
 
+  async function verifyHeader(header: string | undefined | null): Promise<Viewer> {
+    if (!header) throw unauthenticated("missing bearer token: send 'Authorization: Bearer <JWT>'");
+    const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+    if (!match) throw unauthenticated("the Authorization header must be 'Bearer <JWT>'");
+    return verify(match[1]!);
+  }
+
   return {
     verify,
-    async verifyHeader(header) {
-      if (!header) throw unauthenticated("missing bearer token: send 'Authorization: Bearer <JWT>'");
-      const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
-      if (!match) throw unauthenticated("the Authorization header must be 'Bearer <JWT>'");
-      return verify(match[1]!);
+    verifyHeader,
+    async check(header) {
+      try {
+        return { ok: true, viewer: await verifyHeader(typeof header === "string" ? header : undefined) };
+      } catch (err) {
+        return { ok: false, reason: err instanceof Error ? err.message : "token could not be verified" };
+      }
     },
   };
 }

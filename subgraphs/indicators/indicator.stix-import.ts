@@ -3,7 +3,7 @@ import { InputError } from "../../src/graphql/common.types.js";
 import type { IndicatorInput } from "./indicator.input.js";
 import type { ObservableType } from "./indicator.normalize.js";
 import { TLP_MARKING_IDS } from "./indicator.stix.js";
-import { MAX_DESCRIPTION } from "./indicator.validation.js";
+import { LABEL_PATTERN, MAX_DESCRIPTION, MAX_LABELS } from "./indicator.validation.js";
 
 /**
  * STIX 2.1 import: the `indicator` objects of a bundle become the hub's indicators, one per observable.
@@ -66,8 +66,8 @@ function labelsOf(object: Record<string, unknown>): string[] {
   const labels = raw
     .filter((l): l is string => typeof l === "string")
     .map((l) => l.trim().toLowerCase().replace(/\s+/g, "-").slice(0, 64))
-    .filter((l) => /^[a-z0-9][a-z0-9._:-]*$/.test(l));
-  return [...new Set(labels)].slice(0, 20);
+    .filter((l) => LABEL_PATTERN.test(l));
+  return [...new Set(labels)].slice(0, MAX_LABELS);
 }
 
 export interface ImportDefaults {
