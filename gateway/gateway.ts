@@ -6,9 +6,9 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
-import { isGraphQLError } from "../src/errors.js";
+import { errorBody, isGraphQLError } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
-import { listenForGraphQL } from "../src/net.js";
+import { closeWhenTokenExpires, listenForGraphQL } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { hiveLogger } from "./hive-log.js";
@@ -40,7 +40,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const graphqlError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 
 /**
  * The hub's front door: Hive Gateway over the composed supergraph, serving HTTP, SSE and graphql-ws on
@@ -110,19 +109,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return;
     }
     if (path !== "/graphql") {
-      sendJson(res, 404, graphqlError("not found: the GraphQL endpoint is /graphql", "NOT_FOUND"));
+      sendJson(res, 404, errorBody("not found: the GraphQL endpoint is /graphql", "NOT_FOUND"));
       return;
     }
     if (req.method === "POST") {
       const length = req.headers["content-length"];
       if (length === undefined) {
-        sendJson(res, 411, graphqlError("send the request with a Content-Length header", "BAD_REQUEST"));
+        sendJson(res, 411, errorBody("send the request with a Content-Length header", "BAD_REQUEST"));
         req.resume();
         return;
       }
       if (Number(length) > maxBody) {
         res.setHeader("connection", "close");
-        sendJson(res, 413, graphqlError(`request body of ${length} bytes exceeds the limit of ${maxBody} bytes`, "LIMIT_EXCEEDED"));
+        sendJson(res, 413, errorBody(`request body of ${length} bytes exceeds the limit of ${maxBody} bytes`, "LIMIT_EXCEEDED"));
         req.destroy();
         return;
       }
@@ -131,25 +130,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const wsServer = new WebSocketServer({ server, path: "/graphql", maxPayload: maxBody });
-  const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; closeTimer?: NodeJS.Timeout }>(
+  const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; cancelExpiry?: () => void }>(
     {
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
-        const header = ctx.connectionParams?.authorization;
-        try {
-          const viewer = await verifier.verifyHeader(typeof header === "string" ? header : undefined);
-          // The connection ends when its token does; the client resumes with a new token and its cursor.
-          const ms = Math.min(viewer.validUntilMs - Date.now(), 2 ** 31 - 1);
-          ctx.extra.closeTimer = setTimeout(() => ctx.extra.socket.close(4403, "Forbidden: token expired"), Math.max(ms, 0));
-          return true;
-        } catch (err) {
-          const reason = isGraphQLError(err) ? err.message : "token could not be verified";
-          ctx.extra.socket.close(4403, `Forbidden: ${reason}`.slice(0, 120));
+        const verified = await verifier.check(ctx.connectionParams?.authorization);
+        if (!verified.ok) {
+          ctx.extra.socket.close(4403, `Forbidden: ${verified.reason}`.slice(0, 120));
           return false;
         }
+        // The connection ends when its token does; the client resumes with a new token and its cursor.
+        ctx.extra.cancelExpiry = closeWhenTokenExpires(ctx.extra.socket, verified.viewer.validUntilMs);
+        return true;
       },
-      onClose: (ctx) => clearTimeout(ctx.extra.closeTimer),
+      onClose: (ctx) => ctx.extra.cancelExpiry?.(),
       onSubscribe: async (ctx, _id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = runtime.getEnveloped({
           ...ctx,

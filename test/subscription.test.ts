@@ -293,6 +293,20 @@ describe("indicatorPublished through the gateway", () => {
     resumed.stop();
   });
 
+  it("closes a socket straight to a subgraph when its token expires, as the gateway does", async () => {
+    const shortToken = await t.token(S, "AGENCY", ["indicators:read"], { ttlSeconds: 2 });
+    const direct = t.ws(shortToken, t.subgraphUrl("indicators"));
+    clients.push(direct);
+    let closed: { code: number; reason: string } | undefined;
+    direct.on("closed", (event) => {
+      closed ??= event as { code: number; reason: string };
+    });
+    const sub = record(direct, null);
+    await until("the socket to close at the token's expiry", () => closed !== undefined, 10_000);
+    expect(closed).toMatchObject({ code: 4403, reason: "Forbidden: token expired" });
+    sub.stop();
+  });
+
   it("refuses a cursor older than the retention window with CURSOR_EXPIRED", async () => {
     const { sub } = await live();
     const [old, kept] = [nextValue("pruned"), nextValue("kept")];

@@ -12,8 +12,8 @@ import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../auth/jwt.js";
 import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
-import { formatClientError, isGraphQLError, maskedGraphQLError } from "../errors.js";
-import { listenForGraphQL } from "../net.js";
+import { errorBody, formatClientError, maskedGraphQLError } from "../errors.js";
+import { closeWhenTokenExpires, listenForGraphQL } from "../net.js";
 import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
@@ -35,10 +35,6 @@ export interface SubgraphServerOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** A JSON body shaped like a GraphQL response, for failures before GraphQL runs. */
-function graphqlErrorBody(message: string, code: string) {
-  return { errors: [{ message, extensions: { code } }] };
-}
 
 /**
  * Serves one subgraph: GraphQL over HTTP and graphql-ws on /graphql, and /healthz. Every operation,
@@ -64,12 +60,9 @@ export async function startSubgraphServer(
   }
 
   async function authenticate(header: string | undefined | null): Promise<Viewer> {
-    try {
-      return await options.verifier.verifyHeader(header);
-    } catch (err) {
-      const message = isGraphQLError(err) ? err.message : "token could not be verified";
-      throw new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
-    }
+    const verified = await options.verifier.check(header);
+    if (verified.ok) return verified.viewer;
+    throw new GraphQLError(verified.reason, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
   }
 
   const app = express();
@@ -80,22 +73,23 @@ export async function startSubgraphServer(
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.MAX_BODY_BYTES });
   const rules = [...specifiedRules, ...subgraphValidationRules(config.limits)];
   const maxTokens = subgraphMaxTokens(config.limits);
-  const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
+  const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; cancelExpiry?: () => void }>(
     {
       schema,
       parse: (source) => parse(source, { maxTokens }),
       validate: (schemaToCheck, document) => validate(schemaToCheck, document, rules),
       onConnect: async (ctx) => {
-        const header = ctx.connectionParams?.authorization;
-        try {
-          ctx.extra.viewer = await options.verifier.verifyHeader(typeof header === "string" ? header : undefined);
-          return true;
-        } catch (err) {
-          const reason = isGraphQLError(err) ? err.message : "token could not be verified";
-          ctx.extra.socket.close(4403, `Forbidden: ${reason}`.slice(0, 120));
+        const verified = await options.verifier.check(ctx.connectionParams?.authorization);
+        if (!verified.ok) {
+          ctx.extra.socket.close(4403, `Forbidden: ${verified.reason}`.slice(0, 120));
           return false;
         }
+        ctx.extra.viewer = verified.viewer;
+        // As at the gateway: nothing runs on this socket once its token has expired.
+        ctx.extra.cancelExpiry = closeWhenTokenExpires(ctx.extra.socket, verified.viewer.validUntilMs);
+        return true;
       },
+      onClose: (ctx) => ctx.extra.cancelExpiry?.(),
       context: (ctx) => contextFor(ctx.extra.viewer!),
       // The same masking as over HTTP: expected errors as they are, anything else with a correlation id.
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskedGraphQLError(e, log)),
@@ -173,13 +167,13 @@ export async function startSubgraphServer(
   const bodyErrors: ErrorRequestHandler = (err, _req, res, _next) => {
     const status = typeof err?.status === "number" ? err.status : 500;
     if (status === 413) {
-      res.status(413).json(graphqlErrorBody(`request body exceeds ${config.limits.MAX_BODY_BYTES} bytes`, "LIMIT_EXCEEDED"));
+      res.status(413).json(errorBody(`request body exceeds ${config.limits.MAX_BODY_BYTES} bytes`, "LIMIT_EXCEEDED"));
     } else if (status >= 400 && status < 500) {
-      res.status(400).json(graphqlErrorBody("request body is not valid JSON", "BAD_REQUEST"));
+      res.status(400).json(errorBody("request body is not valid JSON", "BAD_REQUEST"));
     } else {
       const correlationId = randomUUID();
       log.error({ correlationId, err }, "unexpected error outside GraphQL");
-      res.status(500).json(graphqlErrorBody(`Internal error; reference ${correlationId}`, "INTERNAL_SERVER_ERROR"));
+      res.status(500).json(errorBody(`Internal error; reference ${correlationId}`, "INTERNAL_SERVER_ERROR"));
     }
   };
   app.use(bodyErrors);
