@@ -84,6 +84,19 @@ export class EventStream {
     }, 1_000);
   }
 
+  /**
+   * Calls `onEvent` for every event of these topics this process fans out, for internal readers
+   * (projections) that read the log themselves and only need waking. Returns the way to stop.
+   */
+  watch(topics: readonly string[], onEvent: () => void): () => void {
+    const wanted = new Set(topics);
+    const listener: Listener = (event) => {
+      if (wanted.has(event.topic)) onEvent();
+    };
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** The highest sequence this process has fanned out. */
   get position(): number {
     return this.lastSeq;

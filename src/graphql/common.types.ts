@@ -16,9 +16,13 @@ export class InputError {
   @Field()
   message!: string;
 
-  constructor(message: string, field?: string | null) {
+  @Field({ description: "BAD_USER_INPUT (the default), NOT_FOUND (nothing the caller may see has this id) or FORBIDDEN (seen, but not the caller's to change)" })
+  code!: string;
+
+  constructor(message: string, field?: string | null, code: "BAD_USER_INPUT" | "NOT_FOUND" | "FORBIDDEN" = "BAD_USER_INPUT") {
     this.message = message;
     this.field = field ?? null;
+    this.code = code;
   }
 }
 

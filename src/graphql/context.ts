@@ -2,6 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Viewer } from "../auth/viewer.js";
 import type { Config } from "../config.js";
 import type { EventStream } from "../events/event-stream.js";
+import type { ProjectionRunner } from "../events/projection.js";
 import type { Logger } from "../logger.js";
 import type { OrgDirectory } from "../orgs/org-directory.js";
 
@@ -21,4 +22,6 @@ export interface Context {
   requestId: string;
   /** Per-request batch loaders, keyed by name, so that `_entities` fetches many keys in one query. */
   loaders: Map<string, unknown>;
+  /** The subgraph's projections of other subgraphs' events, by name. */
+  projections: ReadonlyMap<string, ProjectionRunner>;
 }

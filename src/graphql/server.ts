@@ -12,6 +12,7 @@ import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../auth/jwt.js";
 import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
+import { ProjectionRunner } from "../events/projection.js";
 import { errorBody, formatClientError, maskedGraphQLError } from "../errors.js";
 import { closeWhenTokenExpires, listenForGraphQL } from "../net.js";
 import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
@@ -50,13 +51,19 @@ export async function startSubgraphServer(
   const log = hub.log.child({ subgraph: def.name });
   const orm = await createOrm(options.databaseUrl, [...def.entities, Organization], config.database.DB_POOL_MAX);
   const { schema } = await buildFederatedSchema(def);
+  const projections = new Map<string, ProjectionRunner>();
+  for (const definition of def.projections ?? []) {
+    const runner = new ProjectionRunner(definition, orm, hub.events, log);
+    await runner.start();
+    projections.set(definition.name, runner);
+  }
 
   /** `requestId`: the gateway's x-request-id when it looks like one, so both log lines share it. */
   async function contextFor(viewer: Viewer, requestId?: unknown): Promise<Context> {
     const em = orm.em.fork();
     await hub.orgs.provision(em, viewer);
     const id = typeof requestId === "string" && REQUEST_ID.test(requestId) ? requestId : randomUUID();
-    return { viewer, em, hub, requestId: id, loaders: new Map() };
+    return { viewer, em, hub, requestId: id, loaders: new Map(), projections };
   }
 
   async function authenticate(header: string | undefined | null): Promise<Viewer> {
@@ -188,6 +195,7 @@ export async function startSubgraphServer(
     async close() {
       await apollo.stop();
       wsServer.close();
+      for (const runner of projections.values()) await runner.close();
       await orm.close(true);
     },
   };

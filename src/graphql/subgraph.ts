@@ -4,6 +4,7 @@ import { GraphQLDateTime } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap, type NonEmptyArray } from "type-graphql";
 import type { MigrationSet } from "../db/orm.js";
+import type { ProjectionDefinition } from "../events/projection.js";
 import { scopeAuthChecker } from "./auth-checker.js";
 import type { Context } from "./context.js";
 import { buildSubgraph, subgraphSdl, type ReferenceResolvers } from "./federation.js";
@@ -18,6 +19,8 @@ export interface SubgraphDefinition {
   /** `__resolveReference` per entity type; each does its own access check. */
   references?: ReferenceResolvers<Context>;
   migrations: MigrationSet;
+  /** Views of other subgraphs' data, kept from the event log while the subgraph runs. */
+  projections?: ProjectionDefinition[];
 }
 
 /**

@@ -7,6 +7,7 @@ import { badInput, forbidden } from "../../src/errors.js";
 import { encodeCursor } from "../../src/events/cursor.js";
 import type { HubEvent } from "../../src/events/event.js";
 import { appendEvents } from "../../src/events/outbox.js";
+import { Topics } from "../../src/events/topics.js";
 import type { Context } from "../../src/graphql/context.js";
 import { InputError } from "../../src/graphql/common.types.js";
 import { IndicatorEntity } from "./indicator.entity.js";
@@ -18,8 +19,8 @@ import { stixBundle } from "./indicator.stix.js";
 import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport, StixImportResult } from "./indicator.type.js";
 import { checkIndicator, LABEL_PATTERN, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
 
-export const TOPIC_PUBLISHED = "indicator.published";
-export const TOPIC_REVOKED = "indicator.revoked";
+export const TOPIC_PUBLISHED = Topics.INDICATOR_PUBLISHED;
+export const TOPIC_REVOKED = Topics.INDICATOR_REVOKED;
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;

@@ -1,0 +1,29 @@
+import { requireScope } from "../../src/graphql/auth-checker.js";
+import type { Context } from "../../src/graphql/context.js";
+import { loaderFor } from "../../src/graphql/loader.js";
+import { parseIndicatorRef } from "./incident.row.js";
+import { IncidentService } from "./incident.service.js";
+import type { Incident, IndicatorLink } from "./incident.type.js";
+
+/**
+ * `_entities` for Incident. Reachable by anyone who can reach the subgraph, so it applies the same
+ * scope and TLP rule as every query: an incident the viewer may not see resolves to null.
+ */
+export async function resolveIncidentReference(reference: { id: string }, ctx: Context): Promise<Incident | null> {
+  requireScope(ctx, "incidents:read");
+  return loaderFor<string, Incident>(ctx, "incident", (ids) => new IncidentService(ctx).byIds(ids)).load(reference.id);
+}
+
+/**
+ * `_entities` for Indicator, to add `incidents` to it. The indicator itself belongs to the indicators
+ * subgraph, which decides whether the viewer may see it; here only the id is echoed back, and
+ * `incidents` applies the TLP rule to the incidents it lists.
+ */
+export function resolveIndicatorLink(reference: { id: string }): IndicatorLink | null {
+  return parseIndicatorRef(reference?.id) ? { id: reference.id } : null;
+}
+
+export const incidentReferences = {
+  Incident: { __resolveReference: resolveIncidentReference },
+  Indicator: { __resolveReference: resolveIndicatorLink },
+};

@@ -1,0 +1,101 @@
+import type { Tlp } from "../../src/auth/tlp.js";
+import type { Viewer } from "../../src/auth/viewer.js";
+import { badInput } from "../../src/errors.js";
+import type { Determination, IncidentStatus, InvestigationStatus, ProductKind, Resolution, Severity } from "./incident.enums.js";
+import type { Incident } from "./incident.type.js";
+
+/** Rows of incidents.incident, their ids and list cursors, and the GraphQL view of them. */
+
+const ID_PREFIX = "incident--";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A row as Postgres returns it, and as event payloads carry it. */
+export interface IncidentRow {
+  id: string;
+  seq: number;
+  owner: string;
+  source_ref: string | null;
+  title: string;
+  description: string | null;
+  severity: Severity;
+  status: IncidentStatus;
+  resolution: Resolution | null;
+  tlp: Tlp;
+  shared_with: string[];
+  referred_to: string[];
+  determination: Determination | null;
+  investigation_status: InvestigationStatus | null;
+  incident_types: string[];
+  criticality: number | null;
+  detection_methods: string[];
+  affected_products: ProductKind[];
+  indicator_ids: string[];
+  account_ids: string[];
+  occurred_at: Date | string | null;
+  detected_at: Date | string | null;
+  reported_at: Date | string;
+  created_at: Date | string;
+  modified_at: Date | string;
+}
+
+const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
+const asOptionalDate = (d: Date | string | null) => (d === null ? null : asDate(d));
+
+/** Who may see an AMBER or RED incident besides its owner. */
+export const audienceOf = (row: Pick<IncidentRow, "shared_with" | "referred_to">) => [...new Set([...row.shared_with, ...row.referred_to])];
+
+/** The GraphQL view of a row for this viewer: only the owner sees the full sharing and referral lists. */
+export function toIncident(row: IncidentRow, viewer: Viewer): Incident {
+  const mine = row.owner === viewer.org;
+  return {
+    id: `${ID_PREFIX}${row.id}`,
+    uuid: row.id,
+    title: row.title,
+    description: row.description,
+    severity: row.severity,
+    status: row.status,
+    resolution: row.resolution,
+    tlp: row.tlp,
+    owner: row.owner,
+    sourceRef: mine ? row.source_ref : null,
+    sharedWith: mine ? row.shared_with : row.shared_with.filter((o) => o === viewer.org),
+    referredTo: mine ? row.referred_to : row.referred_to.filter((o) => o === viewer.org),
+    determination: row.determination,
+    investigationStatus: row.investigation_status,
+    incidentTypes: row.incident_types,
+    criticality: row.criticality,
+    detectionMethods: row.detection_methods,
+    affectedProducts: row.affected_products,
+    indicatorUuids: row.indicator_ids,
+    accountIds: row.account_ids,
+    occurredAt: asOptionalDate(row.occurred_at),
+    detectedAt: asOptionalDate(row.detected_at),
+    reportedAt: asDate(row.reported_at),
+    createdAt: asDate(row.created_at),
+    modifiedAt: asDate(row.modified_at),
+  };
+}
+
+/** `incident--<uuid>` to the stored uuid; anything else cannot name an incident. */
+export function parseIncidentId(id: string): string | null {
+  if (typeof id !== "string" || !id.startsWith(ID_PREFIX)) return null;
+  const uuid = id.slice(ID_PREFIX.length).toLowerCase();
+  return UUID.test(uuid) ? uuid : null;
+}
+
+/** `indicator--<uuid>` to its uuid, for links to the indicators subgraph's entities. */
+export function parseIndicatorRef(id: string): string | null {
+  if (typeof id !== "string" || !id.startsWith("indicator--")) return null;
+  const uuid = id.slice("indicator--".length).toLowerCase();
+  return UUID.test(uuid) ? uuid : null;
+}
+
+/** List cursors: positions in the newest-first order of `incidents`. */
+export const pageCursor = (seq: number) => Buffer.from(`in:${seq}`).toString("base64url");
+
+export function parsePageCursor(cursor: string): number {
+  const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  const seq = text.startsWith("in:") ? Number(text.slice(3)) : NaN;
+  if (!Number.isSafeInteger(seq) || seq < 0) throw badInput("after: not a cursor from this list", "after");
+  return seq;
+}

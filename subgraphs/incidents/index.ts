@@ -1,0 +1,16 @@
+import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
+import { IncidentEntity } from "./incident.entity.js";
+import { incidentReferences } from "./incident.reference.js";
+import { IncidentConnectionResolver, IncidentResolver, IndicatorIncidentsResolver } from "./incident.resolver.js";
+import { indicatorMarkings } from "./indicator-marking.projection.js";
+import { incidentMigrations } from "./migrations/Migration20261125000200_incidents.js";
+import { TimelineEntryEntity } from "./timeline-entry.entity.js";
+
+export const incidentsSubgraph: SubgraphDefinition = {
+  name: "incidents",
+  entities: [IncidentEntity, TimelineEntryEntity],
+  resolvers: [IncidentResolver, IncidentConnectionResolver, IndicatorIncidentsResolver],
+  references: incidentReferences,
+  migrations: { schema: "incidents", migrations: incidentMigrations },
+  projections: [indicatorMarkings],
+};
