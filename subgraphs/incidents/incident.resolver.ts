@@ -1,9 +1,7 @@
-import type { GraphQLResolveInfo } from "graphql";
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { HubEvent } from "../../src/events/event.js";
 import { requireScope } from "../../src/graphql/auth-checker.js";
 import type { Context } from "../../src/graphql/context.js";
-import { selectsField } from "../../src/graphql/selection.js";
 import { IncidentFeedFilter, IncidentFilter, IncidentInput, IncidentUpdate } from "./incident.input.js";
 import { IncidentService } from "./incident.service.js";
 import { Incident, IncidentConnection, IncidentEvent, IncidentResult, IncidentTimes, IndicatorLink, TimelineEntry } from "./incident.type.js";
@@ -39,8 +37,8 @@ export class IncidentResolver {
 
   @Authorized("incidents:read")
   @Query(() => IncidentConnection, { description: "Newest first; keyset pages" })
-  incidents(@Args() { filter, first, after }: IncidentsArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<IncidentConnection> {
-    return new IncidentService(ctx).list(filter, first, after, selectsField(info, "totalCount"));
+  incidents(@Args() { filter, first, after }: IncidentsArgs, @Ctx() ctx: Context): Promise<IncidentConnection> {
+    return new IncidentService(ctx).list(filter, first, after);
   }
 
   @Authorized("incidents:write")
