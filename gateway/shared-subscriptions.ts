@@ -78,6 +78,8 @@ export interface SharedSubscriptionStats {
   upstreamsStarted: number;
   /** Private catch-up subscriptions started for subscribers whose cursor was older than a group's ring. */
   catchUpsStarted: number;
+  /** Subscribers on a private catch-up now. */
+  catchingUp: number;
 }
 
 /** How a shareable subscription differs from a client's document: see `planShare`. */
@@ -114,9 +116,16 @@ interface Group {
   /** Restarts since the last event, for upstream failures other than token expiry. */
   failures: number;
   closed: boolean;
+  /** Ends the wait for the current upstream's next event (handover, or the group stopping). */
+  interrupt?: () => void;
+  /** Why the current upstream was interrupted, when it was handed over to another token. */
+  handover?: string;
 }
 
 const EVENT_LOG_CURSOR = parse("query WatchfloorEventLogCursor { eventLogCursor }");
+
+/** An upstream moves to a longer-lived token this long before its own token expires. */
+const HANDOVER_MS = 1_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -411,7 +420,13 @@ export class SharedSubscriptions {
   stats(): SharedSubscriptionStats {
     let subscribers = this.catchingUp.size;
     for (const group of this.groups.values()) subscribers += group.subscribers.size;
-    return { groups: this.groups.size, subscribers, upstreamsStarted: this.upstreamsStarted, catchUpsStarted: this.catchUpsStarted };
+    return {
+      groups: this.groups.size,
+      subscribers,
+      upstreamsStarted: this.upstreamsStarted,
+      catchUpsStarted: this.catchUpsStarted,
+      catchingUp: this.catchingUp.size,
+    };
   }
 
   /** The gateway's graphql-ws `subscribe`: a feed is served from a group, anything else as before. */
@@ -512,6 +527,7 @@ export class SharedSubscriptions {
     if (this.groups.get(group.key) === group) this.groups.delete(group.key);
     const upstream = group.upstream;
     group.upstream = undefined;
+    group.interrupt?.();
     void upstream?.return?.();
     this.logGroup(group, "shared subscription ended", reason);
   }
@@ -527,10 +543,10 @@ export class SharedSubscriptions {
   }
 
   /** The attached subscriber whose token stays valid longest, and that the upstream has not refused. */
-  private host(group: Group): Subscriber | undefined {
+  private host(group: Group, except?: Subscriber): Subscriber | undefined {
     let best: Subscriber | undefined;
     for (const s of group.subscribers) {
-      if (group.refused.has(s) || s.viewer.validUntilMs <= Date.now()) continue;
+      if (s === except || group.refused.has(s) || s.viewer.validUntilMs <= Date.now()) continue;
       if (!best || s.viewer.validUntilMs > best.viewer.validUntilMs) best = s;
     }
     return best;
@@ -566,7 +582,12 @@ export class SharedSubscriptions {
             return;
           }
           group.upstream = upstream;
-          errors = await this.pump(group, upstream);
+          const unwatch = this.watchExpiry(group, host);
+          try {
+            errors = await this.pump(group, upstream);
+          } finally {
+            unwatch();
+          }
         } else {
           errors = (started as ExecutionResult).errors ?? [];
         }
@@ -574,7 +595,13 @@ export class SharedSubscriptions {
         errors = [this.mask(err)];
       }
       group.upstream = undefined;
+      group.interrupt = undefined;
       if (group.closed) return;
+      if (group.handover) {
+        reason = group.handover;
+        group.handover = undefined;
+        continue;
+      }
 
       const code = errorCodeOf(errors);
       if (code === ErrorCode.UNAUTHENTICATED || host.viewer.validUntilMs <= Date.now()) {
@@ -601,12 +628,43 @@ export class SharedSubscriptions {
     }
   }
 
+  /**
+   * The upstream runs on its host's token, which expires. Shortly before, it moves to a subscriber
+   * whose token lasts longer (restarting from the position loses nothing); at expiry it restarts
+   * anyway. Waiting for the subgraph to end it is not enough: the upstream graphql-ws client retries a
+   * socket closed with 4403 with the same token for a long while, and the feed would stall meanwhile.
+   */
+  private watchExpiry(group: Group, host: Subscriber): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (at: number, then: () => void) => {
+      timer = setTimeout(then, Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
+      timer.unref();
+    };
+    const interrupt = (why: string) => {
+      group.handover = why;
+      group.interrupt?.();
+    };
+    arm(host.viewer.validUntilMs - HANDOVER_MS, () => {
+      const next = this.host(group, host);
+      if (next && next.viewer.validUntilMs > host.viewer.validUntilMs) interrupt("upstream token expiring");
+      else arm(host.viewer.validUntilMs, () => interrupt("upstream token expired"));
+    });
+    return () => clearTimeout(timer);
+  }
+
   /** Events into the ring and out to every subscriber; returns the errors (if any) that ended the upstream. */
   private async pump(group: Group, upstream: AsyncIterator<ExecutionResult>): Promise<readonly GraphQLError[] | undefined> {
     const { rootKey } = group.plan;
+    const interrupted = new Promise<"interrupted">((resolve) => {
+      group.interrupt = () => resolve("interrupted");
+    });
     for (;;) {
-      const step = await upstream.next();
+      const step = await Promise.race([upstream.next(), interrupted]);
       if (group.closed) return undefined;
+      if (step === "interrupted") {
+        void upstream.return?.();
+        return undefined;
+      }
       if (step.done) return undefined;
       const result = step.value;
       const seq = eventSeq(result, rootKey);
