@@ -124,6 +124,8 @@ interface Group {
 
 const EVENT_LOG_CURSOR = parse("query WatchfloorEventLogCursor { eventLogCursor }");
 
+/** A subscription whose socket is still open this long after its token expired is ended here. */
+const EXPIRY_GRACE_MS = 500;
 /** An upstream moves to a longer-lived token this long before its own token expires. */
 const HANDOVER_MS = 1_000;
 
@@ -294,17 +296,19 @@ class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     private readonly maxQueue: number,
     private readonly leave: (subscriber: Subscriber) => void,
   ) {
-    // As every subscription: it ends when its token does; the client resumes with a new token and its cursor.
+    // As every subscription: nothing is delivered after its token expires, and it ends then; the client
+    // resumes with a new token and its cursor. The gateway closes the socket (4403) at that moment; this
+    // ends the subscription a little later should the socket still be open.
     this.expiry = setTimeout(
       () => this.fail([unauthenticated("token expired: subscribe again with a new token and your last cursor")]),
-      Math.max(0, Math.min(viewer.validUntilMs - Date.now(), 2 ** 31 - 1)),
+      Math.max(0, Math.min(viewer.validUntilMs + EXPIRY_GRACE_MS - Date.now(), 2 ** 31 - 1)),
     );
     this.expiry.unref();
   }
 
   /** Queues an event unless this subscriber already has it (or anything after it). */
   deliver(seq: number, result: ExecutionResult): void {
-    if (this.ending || seq <= this.lastSeq) return;
+    if (this.ending || seq <= this.lastSeq || Date.now() >= this.viewer.validUntilMs) return;
     this.lastSeq = seq;
     if (this.queue.length - this.head >= this.maxQueue) {
       // What is queued is dropped: the client resumes from the last event it did receive.
@@ -610,8 +614,20 @@ export class SharedSubscriptions {
         reason = "upstream token expired";
         continue;
       }
+      if (code === ErrorCode.CURSOR_EXPIRED) {
+        // The group's position is older than the log keeps. Subscribers that joined with a newer cursor
+        // have lost nothing: they start again from their own positions; the rest get the error.
+        const newer = [...group.subscribers].filter((s) => s.lastSeq > group.position);
+        for (const s of newer) {
+          group.subscribers.delete(s);
+          s.group = undefined;
+        }
+        this.failGroup(group, errors!, `upstream failed: ${code}`);
+        for (const s of newer) this.join(s, s.lastSeq);
+        return;
+      }
       if (code && code !== "INTERNAL_SERVER_ERROR") {
-        // CURSOR_EXPIRED, FORBIDDEN, …: restarting would only fail again.
+        // FORBIDDEN, BAD_USER_INPUT, …: restarting would only fail again.
         this.failGroup(group, errors!, `upstream failed: ${code}`);
         return;
       }
