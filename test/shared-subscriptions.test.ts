@@ -2,7 +2,8 @@ import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import type { Client } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { SharedSubscriptionStats } from "../gateway/shared-subscriptions.js";
+import { parse, print, type GraphQLSchema } from "graphql";
+import { planShare, type SharedSubscriptionStats } from "../gateway/shared-subscriptions.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 
 /**
@@ -121,6 +122,28 @@ describe("shared subscriptions through the gateway", () => {
   afterAll(async () => {
     for (const c of clients) await c.dispose();
     await t?.stop();
+  });
+
+  it("rewrites a feed's document for its group and leaves anything else alone", async () => {
+    const schema = (await t.hub.gateway!.runtime.getSchema()) as GraphQLSchema;
+    const plan = (query: string, variables: Record<string, unknown> = {}) => planShare(schema, parse(query), undefined, variables);
+    const text = (query: string) => print(parse(query));
+
+    const byVariable = plan(`subscription S($a: String, $f: Boolean!) { feed: indicatorPublished(after: $a) { indicator { id @include(if: $f) } } }`, { a: "d2YxOjU", f: true });
+    expect(byVariable).toMatchObject({ rootKey: "feed", cursor: "d2YxOjU", variables: { f: true } });
+    expect(print(byVariable!.document)).toBe(
+      text(`subscription S($f: Boolean!, $__wfAfter: String) { feed: indicatorPublished(after: $__wfAfter) { indicator { id @include(if: $f) } __wfCursor: cursor } }`),
+    );
+    const byLiteral = plan(`subscription S($f: Boolean!) { feed: indicatorPublished(after: "d2YxOjU") { indicator { id @include(if: $f) } } }`, { f: true });
+    expect(print(byLiteral!.document)).toBe(print(byVariable!.document));
+    expect(plan(`subscription { indicatorRevoked { cursor } }`)).toMatchObject({ cursor: null, rootKey: "indicatorRevoked" });
+    // A variable used elsewhere too stays; an absent one falls back to its default.
+    const shared = plan(`subscription($a: String = "d2YxOjc") { indicatorPublished(after: $a) { cursor indicator { value @skip(if: false) } } }`);
+    expect(shared?.cursor).toBe("d2YxOjc");
+    // Not feeds, or using the gateway's hidden names: served as they are.
+    expect(plan(`{ eventLogCursor }`)).toBeNull();
+    expect(plan(`subscription { indicatorPublished { __wfCursor: cursor } }`)).toBeNull();
+    expect(plan(`subscription($__wfAfter: String) { indicatorPublished(after: $__wfAfter) { cursor } }`)).toBeNull();
   });
 
   it("eventLogCursor is the log's current position, and a feed from it delivers exactly what follows", async () => {
