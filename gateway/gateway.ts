@@ -14,6 +14,7 @@ import type { SubgraphEndpoint } from "./compose.js";
 import { hiveLogger } from "./hive-log.js";
 import { limitPlugins } from "./limits.js";
 import { createErrorMasker } from "./mask-error.js";
+import { SharedSubscriptions, type SubscribeArgs } from "./shared-subscriptions.js";
 import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
 
@@ -31,6 +32,8 @@ export interface RunningGateway {
   url: string;
   server: Server;
   runtime: GatewayRuntime<GatewayAuthContext>;
+  /** graphql-ws feeds served from shared upstreams; `stats()` tells how many. */
+  sharedSubscriptions: SharedSubscriptions;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config, verifier } = options;
   const log = options.log.child({ component: "gateway" });
   const production = config.server.NODE_ENV === "production";
+  const maskError = createErrorMasker(log);
 
   const runtime = createGatewayRuntime<GatewayAuthContext>({
     supergraph: options.supergraphSdl,
@@ -76,11 +80,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
       },
     },
-    maskedErrors: { maskError: createErrorMasker(log) },
+    maskedErrors: { maskError },
     plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors()],
   });
   // A graphql-ws subscription that arrives before any HTTP request needs the schema loaded.
   await runtime.getSchema();
+
+  // Subscribers of the same feed (same document, variables, org and scopes) share one upstream.
+  const sharedSubscriptions = new SharedSubscriptions({ log, maskError, ringSize: config.events.SUBSCRIPTION_RING_SIZE });
 
   const maxBody = config.limits.MAX_BODY_BYTES;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -133,7 +140,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; cancelExpiry?: () => void }>(
     {
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      subscribe: (args) => sharedSubscriptions.subscribe(args as unknown as SubscribeArgs) as never,
       onConnect: async (ctx) => {
         const verified = await verifier.check(ctx.connectionParams?.authorization);
         if (!verified.ok) {
@@ -146,12 +153,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
       onClose: (ctx) => ctx.extra.cancelExpiry?.(),
       onSubscribe: async (ctx, _id, payload) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = runtime.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-        });
+        const initialContext = { ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = runtime.getEnveloped(initialContext);
         let document;
         try {
           document = parse(payload.query);
@@ -173,7 +176,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           document,
           variableValues: payload.variables,
           contextValue,
-          rootValue: { execute, subscribe },
+          rootValue: {
+            execute,
+            subscribe,
+            // A new context on the same socket and token, for each upstream a shared feed starts with it.
+            envelope: async () => {
+              const fresh = runtime.getEnveloped(initialContext);
+              return { execute: fresh.execute, subscribe: fresh.subscribe, contextValue: await fresh.contextFactory() };
+            },
+          },
         };
       },
     },
@@ -187,8 +198,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url,
     server,
     runtime,
+    sharedSubscriptions,
     async close() {
       await wsCleanup.dispose();
+      sharedSubscriptions.close();
       wsServer.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

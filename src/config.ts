@@ -83,6 +83,8 @@ const LimitsSchema = z.object({
 
 const EventsSchema = z.object({
   EVENT_RETENTION_DAYS: positiveInt.max(3650).default(30),
+  /** Recent events a shared subscription keeps for subscribers that join late or resume from a recent cursor. */
+  SUBSCRIPTION_RING_SIZE: positiveInt.max(100_000).default(1024),
 });
 
 const LoggingSchema = z.object({

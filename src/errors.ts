@@ -17,6 +17,10 @@ export const ErrorCode = {
   GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
   BAD_REQUEST: "BAD_REQUEST",
   PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
+  /** A subscriber fell too far behind its feed; it resubscribes with the cursor of its last event. */
+  SUBSCRIBER_TOO_SLOW: "SUBSCRIBER_TOO_SLOW",
+  /** A feed's source stayed unavailable; the subscriber resubscribes later with its last cursor. */
+  FEED_UNAVAILABLE: "FEED_UNAVAILABLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -19,6 +19,15 @@ export class OrganizationResolver {
     return new OrganizationService(ctx).get(id);
   }
 
+  @Query(() => String, {
+    description:
+      "The event log's current cursor: subscribe to any feed with `after` set to it to receive everything from this moment on; " +
+      "read current state after taking it and nothing falls between the read and the feed.",
+  })
+  eventLogCursor(@Ctx() ctx: Context): Promise<string> {
+    return new OrganizationService(ctx).eventLogCursor();
+  }
+
   @Query(() => ViewerInfo, { description: "Who the hub takes the caller to be" })
   viewer(@Ctx() ctx: Context): ViewerInfo {
     return new OrganizationService(ctx).whoami();

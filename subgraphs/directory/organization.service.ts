@@ -1,4 +1,6 @@
 import { ORG_ID_PATTERN, ORG_KINDS, type OrgKind } from "../../src/auth/viewer.js";
+import { query } from "../../src/db/sql.js";
+import { encodeCursor } from "../../src/events/cursor.js";
 import type { Context } from "../../src/graphql/context.js";
 import { InputError } from "../../src/graphql/common.types.js";
 import type { Organization } from "../../src/orgs/organization.entity.js";
@@ -24,6 +26,15 @@ export class OrganizationService {
     if (!ORG_KINDS.includes(input.kind)) return error("kind", `one of ${ORG_KINDS.join(", ")}`);
     const organization = await this.ctx.hub.orgs.register(this.ctx.em, this.ctx.viewer, { id: input.id, name, kind: input.kind });
     return { organization, error: null };
+  }
+
+  /**
+   * The log's highest sequence as a cursor. Any member may ask: every cursor a feed delivers already
+   * encodes the log's global sequence, so this tells nothing a subscriber could not learn.
+   */
+  async eventLogCursor(): Promise<string> {
+    const [row] = await query<{ seq: string }>(this.ctx.em, "select coalesce(max(seq), 0)::bigint as seq from hub.event", [], "event_log_cursor");
+    return encodeCursor(Number(row!.seq));
   }
 
   whoami(): ViewerInfo {
