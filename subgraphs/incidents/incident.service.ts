@@ -330,7 +330,15 @@ export class IncidentService {
       if (!checked.ok) return refused(checked.error);
       const moved = moveStatus({ status: current.status, resolution: current.resolution }, update.status, update.resolution);
       if (!moved.ok) return refused(moved.error);
-      const fault = await this.checkReferences(checked.value, update);
+      // Only the orgs and indicators this update names: a stored link the reporter may no longer see
+      // (its owner re-marked it) must not stop the reporter working the case.
+      const named = {
+        ...checked.value,
+        sharedWith: update.sharedWith != null ? checked.value.sharedWith : [],
+        referredTo: [],
+        indicatorIds: update.indicatorIds != null ? checked.value.indicatorIds : [],
+      };
+      const fault = await this.checkReferences(named, update);
       if (fault) return refused(fault);
 
       const { status, resolution } = moved.value;
