@@ -231,3 +231,53 @@ describe("bad input to incident mutations", () => {
     await ok(P, REFER, { id, agencies: [A] });
   });
 });
+
+describe("links that stop being visible to the reporter", () => {
+  let t: TestHub;
+  const P = orgId("link-reporter");
+  const Q = orgId("link-publisher");
+  const tokens: Record<string, string> = {};
+  const UPDATE_LINKS = `mutation($id: ID!, $input: IncidentUpdate!) { updateIncident(id: $id, input: $input) { incident { id status severity indicators { id } } error { field message code } } }`;
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    for (const org of [P, Q]) {
+      tokens[org] = await t.token(org, "PROVIDER", ["incidents:read", "incidents:write", "indicators:read", "indicators:write"]);
+      expect((await t.gql(`{ viewer { org } }`, {}, tokens[org])).data?.viewer?.org).toBe(org);
+    }
+  });
+  afterAll(() => t?.stop());
+
+  it("do not block the reporter's later changes that leave the links alone; relinking them is refused", async () => {
+    const publish = async (tlp: string) => {
+      const res = await t.gql(PUBLISH, { input: [{ type: "DOMAIN", value: "relabelled.link-test.example", tlp }] }, tokens[Q]);
+      expect(res.data.publishIndicators.failed, JSON.stringify(res)).toBe(0);
+      return res.data.publishIndicators.results[0].indicator.id as string;
+    };
+    const indicator = await publish("GREEN");
+    const reported = await t.gql(REPORT, { input: { title: "Linked to Q's indicator", severity: "LOW", tlp: "GREEN", indicatorIds: [indicator] } }, tokens[P]);
+    expect(reported.data.reportIncident.error).toBeNull();
+    const id = reported.data.reportIncident.incident.id;
+    // Q republishes the same indicator as RED: P may no longer see it.
+    expect(await publish("RED")).toBe(indicator);
+    const hidden = async () => (await t.gql(`query($id: ID!) { incident(id: $id) { indicators { id } } }`, { id }, tokens[P])).data.incident.indicators.length === 0;
+    for (let i = 0; !(await hidden()); i++) {
+      if (i > 100) throw new Error("the indicator's new marking never reached the incidents subgraph");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    // The reporter can still work its case.
+    for (const input of [{ status: "TRIAGED" }, { severity: "HIGH" }, { status: "CLOSED", resolution: "TRUE_POSITIVE" }]) {
+      const res = await t.gql(UPDATE_LINKS, { id, input }, tokens[P]);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.updateIncident.error, JSON.stringify(input)).toBeNull();
+      expect(res.data.updateIncident.incident.indicators).toEqual([]);
+    }
+    // Naming the hidden indicator again is refused, as for any indicator P may not see.
+    const relink = await t.gql(UPDATE_LINKS, { id, input: { indicatorIds: [indicator] } }, tokens[P]);
+    expect(relink.data.updateIncident.error).toMatchObject({ field: "indicatorIds[0]", code: "NOT_FOUND" });
+    // Q, who may see it, still finds the link from its indicator's side only as far as it may see the incident.
+    const fromIndicator = await t.gql(`query($id: ID!) { indicator(id: $id) { incidents { id status } } }`, { id: indicator }, tokens[Q]);
+    expect(fromIndicator.data.indicator.incidents).toEqual([{ id, status: "CLOSED" }]);
+  });
+});
