@@ -402,6 +402,11 @@ describe("incidentFeed through the gateway", () => {
     await sleep(500); // anything extra would arrive now
     subscribing = false;
     await Promise.all(subscriberRuns);
+    for (const s of subscribers) {
+      const last = s.sessions[s.sessions.length - 1]!;
+      last.leaving = true;
+      await last.client.dispose();
+    }
 
     // ---- The test did what it says.
     expect(Object.values(gatewayOps).every((n) => n > 0), JSON.stringify(gatewayOps)).toBe(true);
@@ -494,26 +499,35 @@ describe("incidentFeed through the gateway", () => {
       expect(res.data.reportIncident.error).toBeNull();
     }
     const oldCursor = encodeCursor(before);
+    const mark = await maxSeq();
     const { rows } = await db.query<{ pruned_through: string }>("select pruned_through from hub.event_retention");
     const original = rows[0]!.pruned_through;
+    const expectExpired = async (session: Session, what: string) => {
+      await until(`the refusal ${what}`, () => session.ended);
+      expect(session.events, what).toEqual([]);
+      const errors = graphqlErrors(session.errors);
+      expect(errors[0]?.extensions?.code, `${what}: ${JSON.stringify(session.errors)}`).toBe("CURSOR_EXPIRED");
+      expect(errors[0]!.message).toMatch(/retention window/);
+    };
     try {
       // As if the log had been pruned up to its newest event: `before` is now too old to resume from.
-      await db.query("update hub.event_retention set pruned_through = (select max(seq) from hub.event)");
-      const expired = open(tokens[A]!, oldCursor, {});
-      await until("the refusal", () => expired.ended);
-      expect(expired.events).toEqual([]);
-      const errors = graphqlErrors(expired.errors);
-      expect(errors[0]?.extensions?.code, JSON.stringify(expired.errors)).toBe("CURSOR_EXPIRED");
-      expect(errors[0]!.message).toMatch(/retention window/);
+      await db.query("update hub.event_retention set pruned_through = $1", [mark]);
 
-      // The positive twin: a cursor at the mark itself has lost nothing and streams.
-      const fine = open(tokens[A]!, encodeCursor(await maxSeq()), {});
+      // Alone on its feed.
+      await expectExpired(open(tokens[A]!, oldCursor, { minSeverity: "LOW" }), "alone");
+
+      // Beside a subscriber of the same feed that is fine (it resumes from the mark): the old cursor
+      // is refused all the same, and the other subscriber goes on.
+      const fine = open(tokens[A]!, encodeCursor(mark), { referredToMe: false });
       await sleep(300);
+      await expectExpired(open(tokens[A]!, oldCursor, { referredToMe: false }), "beside a live subscriber");
       const later = await t.gql(REPORT, { input: { title: "After the mark", severity: "LOW", tlp: "GREEN" } }, tokens[P]);
       const id = later.data.reportIncident.incident.id;
       await until("the event after the mark", () => fine.events.length > 0 || fine.ended);
       expect(fine.errors).toEqual([]);
       expect(fine.events.map((e) => e.incident.id)).toEqual([id]);
+      fine.leaving = true;
+      await fine.client.dispose();
     } finally {
       await db.query("update hub.event_retention set pruned_through = $1", [original]);
     }
