@@ -58,6 +58,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 15_000): Pr
 
 interface IncidentPayload {
   id: string;
+  incident_types: string[];
   owner: string;
   tlp: string;
   severity: string;
@@ -81,6 +82,8 @@ interface FeedEvent {
 interface FeedFilter {
   minSeverity?: string;
   referredToMe?: boolean;
+  types?: string[];
+  statuses?: string[];
 }
 
 /** Whether `org` may see the incident as it stood after an event: the TLP rule, from the incident itself. */
@@ -90,6 +93,8 @@ function visibleTo(org: string, p: IncidentPayload): boolean {
 function passes(filter: FeedFilter, org: string, p: IncidentPayload): boolean {
   if (filter.minSeverity && RANK[p.severity]! < RANK[filter.minSeverity]!) return false;
   if (filter.referredToMe && !p.referred_to.includes(org)) return false;
+  if (filter.types && !p.incident_types.some((type) => filter.types!.includes(type))) return false;
+  if (filter.statuses && !filter.statuses.includes(p.status)) return false;
   return true;
 }
 
@@ -328,6 +333,8 @@ describe("incidentFeed through the gateway", () => {
       { name: "A2 referred medium+", org: A2, filter: { referredToMe: true, minSeverity: "MEDIUM" }, expiring: false, sessions: [], expiries: 0 },
       { name: "A3 expiring", org: A3, filter: {}, expiring: true, sessions: [], expiries: 0 },
       { name: "A3 referred", org: A3, filter: { referredToMe: true }, expiring: false, sessions: [], expiries: 0 },
+      { name: "A3 phishing", org: A3, filter: { types: ["phishing"] }, expiring: false, sessions: [], expiries: 0 },
+      { name: "A1 triaged, contained or closed", org: A1, filter: { statuses: ["TRIAGED", "CONTAINED", "CLOSED"] }, expiring: false, sessions: [], expiries: 0 },
       { name: "provider B all", org: providers[1]!, filter: {}, expiring: false, sessions: [], expiries: 0 },
     ];
     const received = (s: Subscriber) => s.sessions.flatMap((x) => x.events);
@@ -535,6 +542,11 @@ describe("incidentFeed through the gateway", () => {
 
   it("refuses a malformed cursor with BAD_USER_INPUT naming `after`", async () => {
     const [A] = agencies as [string];
+    // A filter naming a malformed incident type is refused too, naming it.
+    const badType = open(tokens[A]!, encodeCursor(await maxSeq()), { types: ["Not A Type!"] });
+    await until("the refusal of the type", () => badType.ended);
+    expect(graphqlErrors(badType.errors)[0]?.extensions?.code, JSON.stringify(badType.errors)).toBe("BAD_USER_INPUT");
+    expect(graphqlErrors(badType.errors)[0]!.message).toMatch(/^filter\.types\[0\]: /);
     for (const after of ["not-a-cursor", Buffer.from("wf1:-4").toString("base64url"), Buffer.from("in:12").toString("base64url"), "x".repeat(100)]) {
       const bad = open(tokens[A]!, after, {});
       await until(`the refusal of ${after.slice(0, 20)}`, () => bad.ended);
