@@ -198,14 +198,17 @@ export class IncidentService {
    * indicator exists and is visible to the reporter. Returns the first fault, naming its field.
    */
   private async checkReferences(values: IncidentValues, input: { sharedWith?: string[] | null; referredTo?: string[] | null; indicatorIds?: string[] | null }): Promise<InputError | null> {
-    const named = [...new Set([...values.sharedWith, ...values.referredTo])];
+    // Referrals as asked for, the reporter included: validation drops the reporter from the stored list,
+    // but a reporter that is no agency naming itself asked for a referral that cannot happen.
+    const referrals = [...new Set([...values.referredTo, ...(input.referredTo ?? [])])];
+    const named = [...new Set([...values.sharedWith, ...referrals])];
     if (named.length) {
       const kinds = await this.ctx.hub.orgs.kinds(this.em, named);
       const at = (list: string[] | null | undefined, org: string) => (list ?? []).indexOf(org);
       for (const org of values.sharedWith) {
         if (!kinds.has(org)) return new InputError(`sharedWith[${at(input.sharedWith, org)}]: '${org}' is not a member org`, `sharedWith[${at(input.sharedWith, org)}]`);
       }
-      for (const org of values.referredTo) {
+      for (const org of referrals) {
         const field = `referredTo[${at(input.referredTo, org)}]`;
         if (kinds.get(org) !== "AGENCY") return new InputError(`${field}: '${org}' is not an agency`, field);
       }
@@ -382,8 +385,10 @@ export class IncidentService {
       const current = await this.lockVisible(em, id);
       if (!current) return refused(NOT_FOUND());
       if (current.owner !== this.viewer.org) return refused(new InputError("id: only the reporting org can refer an incident", "id", "FORBIDDEN"));
-      const kinds = await this.ctx.hub.orgs.kinds(em, checked.value);
-      const notAgency = checked.value.find((org) => kinds.get(org) !== "AGENCY");
+      // Every org named, the reporter included (validation drops it): a provider cannot refer to itself.
+      const named = [...new Set(agencies)];
+      const kinds = await this.ctx.hub.orgs.kinds(em, named);
+      const notAgency = named.find((org) => kinds.get(org) !== "AGENCY");
       if (notAgency) {
         const field = `agencies[${agencies.indexOf(notAgency)}]`;
         return refused(new InputError(`${field}: '${notAgency}' is not an agency`, field));
