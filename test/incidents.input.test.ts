@@ -116,8 +116,11 @@ describe("bad input to incident mutations", () => {
     await refused(P, REPORT, { input: valid({ tlp: "RED", referredTo: [A, nonMember] }) }, { field: "referredTo[1]", message: new RegExp(nonMember) });
     await refused(P, REPORT, { input: valid({ tlp: "AMBER", sharedWith: [A, nonMember] }) }, { field: "sharedWith[1]", message: new RegExp(`'${nonMember}' is not a member`) });
     await refused(P, REPORT, { input: valid({ tlp: "AMBER", sharedWith: ["Not An Org!"] }) }, { field: "sharedWith[0]", message: /not an org id/ });
+    // The reporter itself, a provider, is no agency either: a referral it asked for must not vanish.
+    await refused(P, REPORT, { input: valid({ tlp: "RED", referredTo: [A, P] }) }, { field: "referredTo[1]", message: new RegExp(`'${P}' is not an agency`) });
     const incident = await ok(P, REPORT, { input: valid({ tlp: "RED", referredTo: [A], sharedWith: [Q] }) });
     expect(incident.id).toMatch(/^incident--/);
+    await refused(P, REFER, { id: incident.id, agencies: [P] }, { field: "agencies[0]", message: new RegExp(`'${P}' is not an agency`) });
   });
 
   it("refuses bad links, numbers and times", async () => {
