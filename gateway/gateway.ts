@@ -87,7 +87,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await runtime.getSchema();
 
   // Subscribers of the same feed (same document, variables, org and scopes) share one upstream.
-  const sharedSubscriptions = new SharedSubscriptions({ log, maskError, ringSize: config.events.SUBSCRIPTION_RING_SIZE });
+  const sharedSubscriptions = new SharedSubscriptions({ log, maskError, ringSize: config.events.SUBSCRIPTION_RING_SIZE, ringMaxAgeMs: config.events.SUBSCRIPTION_RING_SECONDS * 1000 });
 
   const maxBody = config.limits.MAX_BODY_BYTES;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

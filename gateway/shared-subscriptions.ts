@@ -61,6 +61,12 @@ export interface SharedSubscriptionsOptions {
   maskError: (error: unknown) => Error;
   /** Events a group keeps for subscribers that join late or come back with a recent cursor. */
   ringSize?: number;
+  /**
+   * The ring serves quick reconnects only. Bounding its age keeps the gateway from handing out, from
+   * memory, events the log has already pruned: a cursor older than the ring goes to a private
+   * catch-up, where the subgraph applies the retention rule (CURSOR_EXPIRED).
+   */
+  ringMaxAgeMs?: number;
   /** A subscriber further behind than this is ended (SUBSCRIBER_TOO_SLOW) instead of holding anyone up. */
   maxQueue?: number;
   /** Restarts after an upstream failure other than token expiry, before the error reaches the subscribers. */
@@ -97,6 +103,8 @@ interface Plan {
 interface RingEntry {
   seq: number;
   result: ExecutionResult;
+  /** When the group received it (epoch ms). */
+  at: number;
 }
 
 interface Group {
@@ -120,6 +128,12 @@ interface Group {
   interrupt?: () => void;
   /** Why the current upstream was interrupted, when it was handed over to another token. */
   handover?: string;
+}
+
+/** Drops ring entries beyond its size or age; the floor moves up to the last one dropped. */
+function trimRing(group: Group, size: number, maxAgeMs: number): void {
+  const oldest = Date.now() - maxAgeMs;
+  while (group.ring.length && (group.ring.length > size || group.ring[0]!.at < oldest)) group.ringFloor = group.ring.shift()!.seq;
 }
 
 const EVENT_LOG_CURSOR = parse("query WatchfloorEventLogCursor { eventLogCursor }");
@@ -407,6 +421,7 @@ export class SharedSubscriptions {
   private readonly catchingUp = new Set<Subscriber>();
   private readonly log: Logger;
   private readonly ringSize: number;
+  private readonly ringMaxAgeMs: number;
   private readonly maxQueue: number;
   private readonly maxRestarts: number;
   private readonly restartDelayMs: number;
@@ -416,6 +431,7 @@ export class SharedSubscriptions {
   constructor(private readonly options: SharedSubscriptionsOptions) {
     this.log = options.log;
     this.ringSize = options.ringSize ?? 1024;
+    this.ringMaxAgeMs = options.ringMaxAgeMs ?? 600_000;
     this.maxQueue = options.maxQueue ?? 5_000;
     this.maxRestarts = options.maxRestarts ?? 3;
     this.restartDelayMs = options.restartDelayMs ?? 250;
@@ -481,6 +497,7 @@ export class SharedSubscriptions {
 
   private join(subscriber: Subscriber, from: number): void {
     const group = this.groups.get(subscriber.key);
+    if (group) trimRing(group, this.ringSize, this.ringMaxAgeMs);
     if (!group) this.startGroup(subscriber, from);
     else if (from >= group.ringFloor) this.attach(group, subscriber);
     else void this.catchUp(subscriber, from);
@@ -692,8 +709,8 @@ export class SharedSubscriptions {
       if (seq <= group.position) continue;
       group.position = seq;
       const event = stripped(result, rootKey);
-      group.ring.push({ seq, result: event });
-      if (group.ring.length > this.ringSize) group.ringFloor = group.ring.shift()!.seq;
+      group.ring.push({ seq, result: event, at: Date.now() });
+      trimRing(group, this.ringSize, this.ringMaxAgeMs);
       for (const subscriber of group.subscribers) subscriber.deliver(seq, event);
     }
   }

@@ -85,6 +85,8 @@ const EventsSchema = z.object({
   EVENT_RETENTION_DAYS: positiveInt.max(3650).default(30),
   /** Recent events a shared subscription keeps for subscribers that join late or resume from a recent cursor. */
   SUBSCRIPTION_RING_SIZE: positiveInt.max(100_000).default(1024),
+  // Well under the shortest retention (a day): the ring must never serve events the log has pruned.
+  SUBSCRIPTION_RING_SECONDS: positiveInt.max(3600).default(600),
 });
 
 const LoggingSchema = z.object({

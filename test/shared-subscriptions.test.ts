@@ -1,7 +1,8 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import type { Client } from "graphql-ws";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, print, type GraphQLSchema } from "graphql";
 import { planShare, type SharedSubscriptionStats } from "../gateway/shared-subscriptions.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
@@ -342,5 +343,57 @@ describe("shared subscriptions through the gateway", () => {
     const after = stats();
     expect(after.upstreamsStarted - before.upstreamsStarted).toBe(2);
     expect(after.groups - before.groups).toBe(1);
+  });
+});
+
+describe("the ring and the log's retention", () => {
+  let t: TestHub;
+  const P = orgId("ring-pub");
+  const A = orgId("ring-a");
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    t = await startTestHub({ SUBSCRIPTION_RING_SECONDS: "1" });
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.dispose();
+    await t?.stop();
+  });
+
+  it("serves from the ring only recent events: an older cursor goes to the log, under its retention rule", async () => {
+    const publisher = await t.token(P, "PROVIDER", ["indicators:read", "indicators:write"]);
+    const reader = await t.token(A, "AGENCY", ["indicators:read"]);
+    const open = (after: string | null) => {
+      const c = t.ws(reader);
+      clients.push(c);
+      return record(c, FEED, { after });
+    };
+    const stats = () => t.hub.gateway!.sharedSubscriptions.stats();
+    const before = (await t.gql(`{ eventLogCursor }`, {}, reader)).data.eventLogCursor as string;
+
+    // A live subscriber keeps the group, and its ring, alive.
+    const live = open(before);
+    await until("the group to start", () => stats().groups === 1);
+    const value = nextValue("ring");
+    const res = await t.gql(PUBLISH, { input: [{ type: "DOMAIN", value, tlp: "GREEN" }] }, publisher);
+    expect(res.data.publishIndicators.failed).toBe(0);
+    await until("the live subscriber's event", () => live.has(value));
+
+    const db = new pg.Client({ connectionString: inject("databaseUrl") });
+    await db.connect();
+    const { rows } = await db.query<{ pruned_through: string }>("select pruned_through from hub.event_retention");
+    try {
+      // As if the log had been pruned through its newest event, which is older than the ring keeps.
+      await db.query("update hub.event_retention set pruned_through = (select max(seq) from hub.event)");
+      await sleep(1_500);
+      const late = open(before);
+      await until("the late subscriber to be refused", () => late.state.ended);
+      expect(late.state.events).toEqual([]);
+      expect(late.state.errors[0]?.extensions?.code ?? late.state.errors[0]?.[0]?.extensions?.code).toBe("CURSOR_EXPIRED");
+      expect(live.state.errors).toEqual([]);
+    } finally {
+      await db.query("update hub.event_retention set pruned_through = $1", [rows[0]!.pruned_through]);
+      await db.end();
+    }
   });
 });
