@@ -11,6 +11,7 @@ import type { EventStream } from "../src/events/event-stream.js";
 import { appendEvents } from "../src/events/outbox.js";
 import { Organization } from "../src/orgs/organization.entity.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { sleep } from "./support/wait.js";
 
 /**
  * The log's one promise to readers: paging by `seq > cursor` never passes over an event that commits
@@ -24,7 +25,6 @@ const WRITERS = 120;
 const ROLLBACK_EVERY = 5; // every fifth writer rolls back after appending
 const PAGE = 7; // small pages: the reader comes back often
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const randomMs = (max: number) => Math.floor(Math.random() * (max + 1));
 
 class RollBack extends Error {}

@@ -7,6 +7,7 @@ import type { OrgKind, Viewer } from "../src/auth/viewer.js";
 import { decodeCursor, encodeCursor } from "../src/events/cursor.js";
 import { IncidentService } from "../subgraphs/incidents/incident.service.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { sleep, until } from "./support/wait.js";
 
 /**
  * The incident feed loses nothing. Provider orgs report and work incidents concurrently through the
@@ -43,18 +44,9 @@ const NEXT_STATUS: Record<string, string> = { NEW: "TRIAGED", TRIAGED: "INVESTIG
 /** How long the producers run: long enough for a 2 s token to expire mid-stream more than once. */
 const PRODUCE_MS = 7_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const randomMs = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 const subset = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => Math.random() < p);
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface IncidentPayload {
   id: string;

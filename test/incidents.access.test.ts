@@ -4,6 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeCursor } from "../src/events/cursor.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { sleep, until } from "./support/wait.js";
 
 /**
  * The paths an attacker would take to an incident it may not see: by id, in lists and counts, through
@@ -28,15 +29,6 @@ interface FeedEvent {
   cursor: string;
   kind: string;
   incident: { id: string; title: string; tlp: string };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 describe("incident access paths", () => {

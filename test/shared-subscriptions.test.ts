@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { parse, print, type GraphQLSchema } from "graphql";
 import { planShare, type SharedSubscriptionStats } from "../gateway/shared-subscriptions.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { sleep, until } from "./support/wait.js";
 
 /**
  * Subscribers of the same feed through the gateway share one upstream subscription and one execution
@@ -23,18 +24,9 @@ interface Published {
   indicator: { id?: string; value?: string; owner?: string; tlp?: string };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
 const run = randomBytes(3).toString("hex");
 const nextValue = (tag: string) => `${tag}-${String(++counter).padStart(4, "0")}-${run}.shared-test.example`;
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** One subscription's whole life: every raw payload, its errors, how it ended, how its socket closed. */
 function record(client: Client, query: string, variables: Record<string, unknown> = {}) {

@@ -4,6 +4,7 @@ import type { Client } from "graphql-ws";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { collect, orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { sleep, until } from "./support/wait.js";
 
 /**
  * `indicatorPublished` through the gateway: live delivery, resume from a cursor after a disconnect
@@ -22,19 +23,10 @@ interface Published {
 }
 type Event = { indicatorPublished: Published };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
 /** Values that sort and read well in a failure message, unique across runs. */
 const run = randomBytes(3).toString("hex");
 const nextValue = (tag: string) => `${tag}-${String(++counter).padStart(4, "0")}-${run}.sub-test.example`;
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** One subscription's whole life: its events, its errors, how it ended, how its socket closed. */
 function record(client: Client, after: string | null) {

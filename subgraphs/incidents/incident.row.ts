@@ -1,13 +1,12 @@
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { Viewer } from "../../src/auth/viewer.js";
-import { badInput } from "../../src/errors.js";
+import { listCursors, parseStixId } from "../../src/graphql/ids.js";
 import type { Determination, IncidentStatus, InvestigationStatus, ProductKind, Resolution, Severity } from "./incident.enums.js";
 import type { Incident } from "./incident.type.js";
 
 /** Rows of incidents.incident, their ids and list cursors, and the GraphQL view of them. */
 
 const ID_PREFIX = "incident--";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A row as Postgres returns it, and as event payloads carry it. */
 export interface IncidentRow {
@@ -77,25 +76,12 @@ export function toIncident(row: IncidentRow, viewer: Viewer): Incident {
 }
 
 /** `incident--<uuid>` to the stored uuid; anything else cannot name an incident. */
-export function parseIncidentId(id: string): string | null {
-  if (typeof id !== "string" || !id.startsWith(ID_PREFIX)) return null;
-  const uuid = id.slice(ID_PREFIX.length).toLowerCase();
-  return UUID.test(uuid) ? uuid : null;
-}
+export const parseIncidentId = (id: string) => parseStixId("incident", id);
 
 /** `indicator--<uuid>` to its uuid, for links to the indicators subgraph's entities. */
-export function parseIndicatorRef(id: string): string | null {
-  if (typeof id !== "string" || !id.startsWith("indicator--")) return null;
-  const uuid = id.slice("indicator--".length).toLowerCase();
-  return UUID.test(uuid) ? uuid : null;
-}
+export const parseIndicatorRef = (id: string) => parseStixId("indicator", id);
 
 /** List cursors: positions in the newest-first order of `incidents`. */
-export const pageCursor = (seq: number) => Buffer.from(`in:${seq}`).toString("base64url");
-
-export function parsePageCursor(cursor: string): number {
-  const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
-  const seq = text.startsWith("in:") ? Number(text.slice(3)) : NaN;
-  if (!Number.isSafeInteger(seq) || seq < 0) throw badInput("after: not a cursor from this list", "after");
-  return seq;
-}
+const cursors = listCursors("in");
+export const pageCursor = cursors.encode;
+export const parsePageCursor = cursors.decode;

@@ -1,4 +1,4 @@
-import { badInput } from "../../src/errors.js";
+import { listCursors, parseStixId } from "../../src/graphql/ids.js";
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { Viewer } from "../../src/auth/viewer.js";
 import type { IndicatorEntity } from "./indicator.entity.js";
@@ -8,7 +8,6 @@ import type { Indicator } from "./indicator.type.js";
 /** Rows of indicators.indicator, their ids and list cursors, and the GraphQL view of them. */
 
 const ID_PREFIX = "indicator--";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A row of indicators.indicator as Postgres returns it (and as event payloads carry it). */
 export interface IndicatorRow {
@@ -74,18 +73,9 @@ export function toIndicator(row: IndicatorRow, viewer: Viewer): Indicator {
 }
 
 /** `indicator--<uuid>` to the stored uuid; anything else cannot name an indicator. */
-export function parseIndicatorId(id: string): string | null {
-  if (typeof id !== "string" || !id.startsWith(ID_PREFIX)) return null;
-  const uuid = id.slice(ID_PREFIX.length).toLowerCase();
-  return UUID.test(uuid) ? uuid : null;
-}
+export const parseIndicatorId = (id: string) => parseStixId("indicator", id);
 
 /** List cursors: positions in the newest-first order of `indicators`. */
-export const pageCursor = (seq: number) => Buffer.from(`ix:${seq}`).toString("base64url");
-
-export function parsePageCursor(cursor: string): number {
-  const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
-  const seq = text.startsWith("ix:") ? Number(text.slice(3)) : NaN;
-  if (!Number.isSafeInteger(seq) || seq < 0) throw badInput("after: not a cursor from this list", "after");
-  return seq;
-}
+const cursors = listCursors("ix");
+export const pageCursor = cursors.encode;
+export const parsePageCursor = cursors.decode;
