@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 
 /**
  * CPU time of the processes of the bench (Linux /proc), so that each figure comes with where the
@@ -69,6 +70,32 @@ export function cpuMeter(groups: CpuGroups) {
         }
         return used;
       };
+    },
+  };
+}
+
+/**
+ * With DATABASE_URL (a server the bench did not start, on this machine): the backends serving the
+ * bench's database, from pg_stat_activity, refreshed every second. Backends that come and go between
+ * refreshes are missed, and the server's own processes (WAL writer, checkpointer) are not counted.
+ */
+export function databaseBackends(url: string): { pids(): number[]; refresh(): Promise<void>; stop(): Promise<void> } {
+  let pids: number[] = [];
+  const client = new pg.Client({ connectionString: url });
+  const connected = client.connect();
+  const refresh = async () => {
+    await connected;
+    const { rows } = await client.query<{ pid: number }>("select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()");
+    pids = rows.map((r) => r.pid);
+  };
+  const timer = setInterval(() => void refresh().catch(() => undefined), 1000);
+  timer.unref();
+  return {
+    pids: () => pids,
+    refresh,
+    async stop() {
+      clearInterval(timer);
+      await client.end().catch(() => undefined);
     },
   };
 }
