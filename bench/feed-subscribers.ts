@@ -12,7 +12,7 @@ import WebSocket from "ws";
 
 export type Request =
   | { type: "start"; url: string; query: string; tokens: string[]; orgs: string[]; withValues: boolean; connectBatch: number }
-  | { type: "status" }
+  | { type: "status"; warm?: number }
   | { type: "phase"; phase: string; incidents: number }
   | { type: "result"; phase: string; responseMs: number[] }
   | { type: "close" };
@@ -21,6 +21,8 @@ export interface Status {
   subscribers: number;
   /** Subscribers that have received a warm-up incident: their subscription is live end to end. */
   live: number;
+  /** Subscribers that have received warm-up incident `warm` or a later one (their backlog is drained). */
+  warmed: number;
   /** Deliveries of the current phase so far (distinct subscriber × incident). */
   received: number;
   lastDeliveryMs: number;
@@ -62,6 +64,7 @@ interface Subscriber {
   org: string;
   client: Client;
   live: boolean;
+  lastWarm: number;
 }
 
 let subscribers: Subscriber[] = [];
@@ -97,6 +100,7 @@ function onData(sub: Subscriber, index: number, value: any): void {
   if (!title) return;
   if (title.startsWith("bench-warm-")) {
     sub.live = true;
+    sub.lastWarm = Math.max(sub.lastWarm, Number(title.slice("bench-warm-".length)));
     return;
   }
   const m = TITLE.exec(title);
@@ -138,7 +142,7 @@ async function start(req: Extract<Request, { type: "start" }>): Promise<Status> 
             resolve();
           },
         });
-        const sub: Subscriber = { org: req.orgs[index]!, client, live: false };
+        const sub: Subscriber = { org: req.orgs[index]!, client, live: false, lastWarm: -1 };
         subscribers[index] = sub;
         client.subscribe(
           { query: req.query },
@@ -156,10 +160,11 @@ async function start(req: Extract<Request, { type: "start" }>): Promise<Status> 
   return status();
 }
 
-function status(): Status {
+function status(warm = Infinity): Status {
   return {
     subscribers: subscribers.length,
     live: subscribers.filter((s) => s.live).length,
+    warmed: subscribers.filter((s) => s.lastWarm >= warm).length,
     received: phase?.received ?? 0,
     lastDeliveryMs: phase?.lastDeliveryMs ?? 0,
     errors,
@@ -222,7 +227,7 @@ async function handle(req: Request): Promise<unknown> {
     case "start":
       return start(req);
     case "status":
-      return status();
+      return status(req.warm);
     case "phase": {
       phase = {
         name: req.phase,

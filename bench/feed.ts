@@ -165,6 +165,8 @@ export interface FeedPhase {
   deliveredPerSecond: number;
   /** False when the wait ended with deliveries still missing (stalled, or the wait's cap was reached). */
   drained: boolean;
+  /** The wait ended because nothing arrived for stallSeconds (else the cap ended it, still arriving). */
+  stalled: boolean;
   drainSeconds: number;
   result: PhaseResult;
   /** CPU seconds per process group over the phase. */
@@ -230,18 +232,27 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
     const connectSeconds = (now() - connectStarted) / 1000;
     if (status.errors) throw new Error(`${o.side}: ${status.errors} subscriber errors while connecting; first: ${status.firstError}`);
 
-    // A subscription is live once an incident reaches it: report warm-up incidents until every
-    // subscriber has had one (they also warm the plans and caches on the way).
+    // A subscription is live once an incident reaches it: report warm-up incidents (one every 2 s
+    // at most) until every subscriber has had one; they also warm the plans and caches on the way.
+    // Then one last warm-up, awaited by all: nothing of the warm-up is still queued when the phases start.
     const warmStarted = now();
-    for (;;) {
-      await report(o.producerUrl, o.setup, `bench-warm-${warmCounter++}`, 0);
-      await sleep(300);
-      status = await subs.ask<Status>({ type: "status" });
-      if (status.errors) throw new Error(`${o.side}: subscriber errors during warm-up; first: ${status.firstError}`);
-      if (status.live === subscriberCount) break;
-      if (now() - warmStarted > 120_000) throw new Error(`${o.side}: only ${status.live} of ${subscriberCount} subscriptions live after 120 s`);
-    }
-    await sleep(1000);
+    const awaitWarm = async (final: boolean) => {
+      for (;;) {
+        const warm = warmCounter++;
+        await report(o.producerUrl, o.setup, `bench-warm-${warm}`, 0);
+        const sent = now();
+        for (;;) {
+          await sleep(250);
+          status = await subs.ask<Status>({ type: "status", warm });
+          if (status.errors) throw new Error(`${o.side}: subscriber errors during warm-up; first: ${status.firstError}`);
+          if ((final ? status.warmed : status.live) === subscriberCount) return;
+          if (now() - warmStarted > 300_000) throw new Error(`${o.side}: only ${status.live} of ${subscriberCount} subscriptions live after 300 s`);
+          if (!final && now() - sent > 2000) break;
+        }
+      }
+    };
+    await awaitWarm(false);
+    await awaitWarm(true);
     const warmSeconds = (now() - warmStarted) / 1000;
     const memoryWith = await o.server.memory();
     const upstreamWith = await o.upstream?.memory();
@@ -289,6 +300,7 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
       let lastReceived = -1;
       let lastProgress = now();
       let drained = false;
+      let stalled = false;
       for (;;) {
         status = await subs.ask<Status>({ type: "status" });
         if (status.received >= expected) {
@@ -299,7 +311,8 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
           lastReceived = status.received;
           lastProgress = now();
         }
-        if (now() - lastProgress > o.stallSeconds * 1000 || now() - drainStarted > o.drainCapSeconds * 1000) break;
+        stalled = now() - lastProgress > o.stallSeconds * 1000;
+        if (stalled || now() - drainStarted > o.drainCapSeconds * 1000) break;
         await sleep(250);
       }
       const cpu = stop();
@@ -318,6 +331,7 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
         reportMsP99: q(0.99),
         deliveredPerSecond: result.received / ((result.lastDeliveryMs - result.firstSendMs) / 1000),
         drained,
+        stalled,
         drainSeconds: (now() - drainStarted) / 1000,
         result,
         cpu,
@@ -326,7 +340,7 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
       const r = result;
       o.say(
         `feed ${o.side} @${rate}/s: ${r.received}/${r.expected} delivered (${phase.deliveredPerSecond.toFixed(0)}/s, ${(rate * subscriberCount).toFixed(0)}/s offered), ` +
-          `lost ${r.lost}${drained ? "" : " (wait ended early)"}, dup ${r.duplicates}, bad ${r.badPayloads}, errors ${r.errors}; ` +
+          `lost ${r.lost}${drained ? "" : stalled ? ` (nothing arrived for ${o.stallSeconds} s)` : ` (still arriving when the ${o.drainCapSeconds} s wait ended: late, maybe not lost)`}, dup ${r.duplicates}, bad ${r.badPayloads}, errors ${r.errors}; ` +
           `send→delivery p50 ${r.sendToDelivery.p50.toFixed(1)} p99 ${r.sendToDelivery.p99.toFixed(1)} max ${r.sendToDelivery.max.toFixed(0)} ms; ` +
           `response→delivery p50 ${r.responseToDelivery.p50.toFixed(1)} p99 ${r.responseToDelivery.p99.toFixed(1)} ms; ` +
           `report p50 ${phase.reportMsP50.toFixed(1)} ms, sent ${phase.sentPerSecond.toFixed(1)}/s, failures ${failures}${firstFailure ? ` (${firstFailure})` : ""}`,

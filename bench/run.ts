@@ -78,7 +78,7 @@ const INCIDENTS = Number(args.incidents ?? (quick ? 200 : 1000));
 const RATES = (args.rates ?? "10,50").split(",").map(Number);
 const TOKEN_PER = (args["token-per"] ?? "subscriber") as "subscriber" | "org";
 const STALL = Number(args.stall ?? 20);
-const DRAIN_CAP = Number(args["drain-cap"] ?? 180);
+const DRAIN_CAP = Number(args["drain-cap"] ?? 1800);
 if (TOKEN_PER !== "subscriber" && TOKEN_PER !== "org") {
   process.stderr.write("token-per: subscriber or org\n");
   process.exit(2);
@@ -469,7 +469,7 @@ function feedRows(runs: { gateway: FeedSide; direct: FeedSide }[], rows: Row[], 
         ok: sum((p) => p.result.lost) === 0,
         detail:
           `${sum((p) => p.result.lost)} of ${sum((p) => p.result.expected)}` +
-          (sum((p) => p.result.lost) ? ` (${phases.map((p) => `${p.result.subscribersMissing} subscribers short, worst ${p.result.worstSubscriberMissing}${p.drained ? "" : `, wait ended after ${p.drainSeconds.toFixed(0)} s`}`).join("; ")})` : ""),
+          (sum((p) => p.result.lost) ? ` (${phases.map((p) => `${p.result.subscribersMissing} subscribers short, worst ${p.result.worstSubscriberMissing}${p.drained ? "" : p.stalled ? `, nothing more arrived in the last ${STALL} s` : `, still arriving when the wait ended after ${p.drainSeconds.toFixed(0)} s: late, maybe not lost`}`).join("; ")})` : ""),
       });
       checks.push({
         what: `feed ${label} @${rate}/s: duplicates / wrong payloads / subscriber errors / failed reports`,
