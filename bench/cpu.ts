@@ -99,3 +99,17 @@ export function databaseBackends(url: string): { pids(): number[]; refresh(): Pr
     },
   };
 }
+
+/** The whole machine's busy time (every process, this bench's or not) from /proc/stat, in % of one core. */
+export function machineBusy(): () => number {
+  const read = () => {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3]! + (fields[4] ?? 0); // idle + iowait
+    return { busy: fields.slice(0, 8).reduce((a, b) => a + b, 0) - idle, at: performance.now() };
+  };
+  const before = read();
+  return () => {
+    const after = read();
+    return (100 * (after.busy - before.busy)) / TICK / ((after.at - before.at) / 1000);
+  };
+}

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { machineBusy } from "./cpu.js";
 import type { PhaseResult, Request, Status } from "./feed-subscribers.js";
 import type { Child, ServerMemory } from "./processes.js";
 import { gql } from "./seed.js";
@@ -171,6 +172,8 @@ export interface FeedPhase {
   result: PhaseResult;
   /** CPU seconds per process group over the phase. */
   cpu: Record<string, number>;
+  /** The whole machine over the phase, other tenants included (% of one core; 200% = both cores). */
+  machineBusyPercent: number;
 }
 
 export interface FeedSide {
@@ -266,6 +269,7 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
       const name = `${o.prefix}${rate}`;
       await subs.ask({ type: "phase", phase: name, incidents: o.incidents });
       const stop = o.meter.start();
+      const machine = machineBusy();
       const started = now();
       const sendMs = new Array<number>(o.incidents).fill(NaN);
       const responseMs = new Array<number>(o.incidents).fill(NaN);
@@ -316,6 +320,7 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
         await sleep(250);
       }
       const cpu = stop();
+      const machineBusyPercent = machine();
       const seconds = (now() - started) / 1000;
       const result = await subs.ask<PhaseResult>({ type: "result", phase: name, responseMs });
       const reportMs = sendMs.map((s, i) => responseMs[i]! - s).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
@@ -335,6 +340,7 @@ export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
         drainSeconds: (now() - drainStarted) / 1000,
         result,
         cpu,
+        machineBusyPercent,
       };
       phases.push(phase);
       const r = result;

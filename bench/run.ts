@@ -490,6 +490,7 @@ function feedRows(runs: { gateway: FeedSide; direct: FeedSide }[], rows: Row[], 
       const delivered = median(phases.map((p) => p.deliveredPerSecond));
       const busy = Object.fromEntries(Object.keys(phases[0]!.cpu).map((g) => [g, median(phases.map((p) => (100 * p.cpu[g]!) / p.seconds))]));
       const machine = Object.values(busy).reduce((a, b) => a + b, 0);
+      const wholeMachine = median(phases.map((p) => p.machineBusyPercent));
       const p99 = median(phases.map((p) => p.result.sendToDelivery.p99));
       const p50 = median(phases.map((p) => p.result.sendToDelivery.p50));
       // A Node process is one event loop: near a full core, it is the limit. Else the machine's 2 cores.
@@ -501,12 +502,12 @@ function feedRows(runs: { gateway: FeedSide; direct: FeedSide }[], rows: Row[], 
         : `saturated: ${fmtPct(delivered / offered)} of the offered rate, p50 ${p50.toFixed(0)} ms / p99 ${p99.toFixed(0)} ms (queues grow). ` +
           (hot.length
             ? `Limit: ${hot.map(([g, b]) => `${g} (${b.toFixed(0)}% of a core: its one event loop is full)`).join(", ")}`
-            : machine >= 170
-              ? `Limit: the machine's 2 cores (${machine.toFixed(0)}% busy in all), no one process at a full core`
-              : `no process at a full core and the machine ${machine.toFixed(0)}% busy: waiting, not computing (pool, queue or timer bound)`);
+            : wholeMachine >= 170
+              ? `Limit: the machine's 2 cores (${wholeMachine.toFixed(0)}% busy, ${machine.toFixed(0)}% of it the bench's), no one process at a full core`
+              : `no process at a full core and the machine ${wholeMachine.toFixed(0)}% busy: waiting, not computing (pool, queue or timer bound)`);
       notes.push(
         `@${rate}/s ${label}: ${Math.round(delivered).toLocaleString("en")} deliveries/s of ${offered.toLocaleString("en")} offered; ${verdict}. ` +
-          `Busy (% of one core): ${Object.entries(busy).map(([g, b]) => `${g} ${b.toFixed(0)}%`).join(", ")}; total ${machine.toFixed(0)}% of 200%.`,
+          `Busy (% of one core): ${Object.entries(busy).map(([g, b]) => `${g} ${b.toFixed(0)}%`).join(", ")}; the bench's processes ${machine.toFixed(0)}%; the whole machine ${wholeMachine.toFixed(0)}% of 200% (other tenants included).`,
       );
     }
   }
