@@ -14,7 +14,7 @@ function ticks(pid: number): number {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return Number(fields[11]) + Number(fields[12]); // utime + stime
   } catch {
-    return 0;
+    return NaN; // gone
   }
 }
 
@@ -64,7 +64,9 @@ export function cpuMeter(groups: CpuGroups) {
           let sum = 0;
           for (const [pid, t] of pids) {
             if (t === -1) sum += (selfUsed.user + selfUsed.system) / 1e6;
-            else sum += (t - (before[name]!.get(pid) ?? 0)) / TICK;
+            // A process gone by now is not counted (its last ticks are unknown); one new since the
+            // start counts from its birth.
+            else if (!Number.isNaN(t)) sum += (t - (before[name]!.get(pid) || 0)) / TICK;
           }
           used[name] = sum;
         }
