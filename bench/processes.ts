@@ -10,7 +10,18 @@ export interface Child {
   url: string;
   pid: number;
   process: ChildProcess;
+  /** The server's memory as it reports it (after a full GC when it runs with --expose-gc). */
+  memory(): Promise<ServerMemory>;
   stop(): Promise<void>;
+}
+
+export interface ServerMemory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  /** Whether a full GC ran first (the server was started with --expose-gc). */
+  collected: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -25,7 +36,8 @@ const SERVE = join(dirname(fileURLToPath(import.meta.url)), "serve.js");
 export async function startChild(label: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
   const child = spawn(process.execPath, [...nodeArgs, SERVE, ...args], {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    // The IPC channel carries memory reports only (serve.ts answers {type: "memory"}).
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   live.add(child);
   let stderr = "";
@@ -65,6 +77,22 @@ export async function startChild(label: string, args: string[], env: Record<stri
     url,
     pid: child.pid!,
     process: child,
+    memory() {
+      return new Promise<ServerMemory>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.off("message", onMessage);
+          reject(new Error(`${label} did not report its memory within 30 s`));
+        }, 30_000);
+        const onMessage = (msg: { type?: string } & ServerMemory) => {
+          if (msg?.type !== "memory") return;
+          clearTimeout(timer);
+          child.off("message", onMessage);
+          resolve({ rss: msg.rss, heapUsed: msg.heapUsed, heapTotal: msg.heapTotal, external: msg.external, collected: msg.collected });
+        };
+        child.on("message", onMessage);
+        child.send({ type: "memory" });
+      });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");

@@ -8,8 +8,9 @@ import pg from "pg";
 import { devKeyFiles, ensureDevKeys, mintDevToken } from "../src/auth/dev-keys.js";
 import { DEV_AUDIENCE, DEV_ISSUER } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
-import { cpuMeter, postgresPids, type CpuGroups } from "./cpu.js";
+import { cpuMeter, databaseBackends, postgresPids, type CpuGroups } from "./cpu.js";
 import { benchDatabase, type BenchDatabase } from "./database.js";
+import { FEED_QUERY_DIRECT, FEED_QUERY_GATEWAY, liveSubscriberPids, prepareFeed, runFeedSide, type FeedSide } from "./feed.js";
 import { startChild, type Child } from "./processes.js";
 import { summariseProfile } from "./profile-summary.js";
 import { countWritten, publishRawSql, publishThroughGateway, valueBase, type PublishMeasure } from "./publish.js";
@@ -23,7 +24,11 @@ import { expectedVisible, gql, seedReadData } from "./seed.js";
  *   --rows N         indicators published per side and run (default 100,000)
  *   --seconds N      load duration per read target (default 10)
  *   --connections N  autocannon connections, one org each (default 50)
- *   --only read|publish
+ *   --only read|publish|feed
+ *   --subscribers N  feed: graphql-ws subscribers, spread over --agencies N (default 500 over 10)
+ *   --incidents N    feed: incidents reported per rate (default 1,000; --quick 200)
+ *   --rates A,B      feed: reports per second, one phase each (default 10,50)
+ *   --token-per subscriber|org  feed: a token of its own for each subscriber (default), or one per agency
  *   --profile        CPU-profile the Hive gateway and the indicators subgraph; print where time goes
  * Database: DATABASE_URL if set, else an embedded PostgreSQL; either way a fresh database, dropped at
  * the end. Servers run in child processes on 127.0.0.1 (bench/serve.ts).
@@ -38,12 +43,19 @@ const { values: args } = parseArgs({
     warmup: { type: "string" },
     connections: { type: "string" },
     only: { type: "string" },
+    subscribers: { type: "string" },
+    agencies: { type: "string" },
+    incidents: { type: "string" },
+    rates: { type: "string" },
+    "token-per": { type: "string" },
+    stall: { type: "string" },
+    "drain-cap": { type: "string" },
     profile: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
 if (args.help) {
-  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish] [--profile]\n");
+  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
   process.exit(0);
 }
 const quick = args.quick!;
@@ -53,9 +65,25 @@ const SECONDS = Number(args.seconds ?? (quick ? 5 : 10));
 const WARMUP = Number(args.warmup ?? (quick ? 2 : 3));
 const CONNECTIONS = Number(args.connections ?? 50);
 const BATCH = 1000;
-const doRead = args.only !== "publish";
-const doPublish = args.only !== "read";
-for (const [k, v] of Object.entries({ RUNS, ROWS, SECONDS, WARMUP, CONNECTIONS })) {
+if (args.only !== undefined && !["read", "publish", "feed"].includes(args.only)) {
+  process.stderr.write("only: read, publish or feed\n");
+  process.exit(2);
+}
+const doRead = !args.only || args.only === "read";
+const doPublish = !args.only || args.only === "publish";
+const doFeed = !args.only || args.only === "feed";
+const SUBSCRIBERS = Number(args.subscribers ?? 500);
+const AGENCIES = Number(args.agencies ?? 10);
+const INCIDENTS = Number(args.incidents ?? (quick ? 200 : 1000));
+const RATES = (args.rates ?? "10,50").split(",").map(Number);
+const TOKEN_PER = (args["token-per"] ?? "subscriber") as "subscriber" | "org";
+const STALL = Number(args.stall ?? 20);
+const DRAIN_CAP = Number(args["drain-cap"] ?? 1800);
+if (TOKEN_PER !== "subscriber" && TOKEN_PER !== "org") {
+  process.stderr.write("token-per: subscriber or org\n");
+  process.exit(2);
+}
+for (const [k, v] of Object.entries({ RUNS, ROWS, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
   if (!Number.isInteger(v) || v < 1) {
     process.stderr.write(`${k.toLowerCase()}: a positive integer, please\n`);
     process.exit(2);
@@ -105,7 +133,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 async function main(): Promise<number> {
   const started = Date.now();
-  say(`${RUNS} run(s); ${doPublish ? `${ROWS} rows per publish side; ` : ""}${doRead ? `${CONNECTIONS} connections x ${SECONDS} s per read target` : ""}`);
+  say(
+    `${RUNS} run(s); ${doPublish ? `${ROWS} rows per publish side; ` : ""}${doRead ? `${CONNECTIONS} connections x ${SECONDS} s per read target; ` : ""}` +
+      `${doFeed ? `feed: ${SUBSCRIBERS} subscribers over ${AGENCIES} agencies (one token per ${TOKEN_PER}), ${INCIDENTS} incidents at ${RATES.join(", ")}/s` : ""}`,
+  );
   dataDir = await mkdtemp(join(tmpdir(), "watchfloor-bench-data-"));
   // Made once, here: every process of the bench verifies with the same dev key.
   await ensureDevKeys(dataDir);
@@ -135,26 +166,35 @@ async function main(): Promise<number> {
     SUBGRAPH_URLS: "",
   };
   // One process per subgraph (each migrates its own schema under the migration lock), then gateways.
-  const [indicators, directory] = await Promise.all([
+  // The feed reads the gateway's and the incidents subgraph's memory after a full GC.
+  const gcFlag = doFeed ? ["--expose-gc"] : [];
+  const [indicators, directory, incidents] = await Promise.all([
     startChild("indicators", ["subgraph", "indicators"], env, profiled("indicators")),
     startChild("directory", ["subgraph", "directory"], env),
+    doFeed ? startChild("incidents", ["subgraph", "incidents"], env, [...gcFlag, ...profiled("incidents")]) : Promise.resolve(undefined),
   ]);
   children.push(indicators, directory);
-  const subgraphUrls = `indicators=${indicators.url},directory=${directory.url}`;
+  if (incidents) children.push(incidents);
+  const subgraphUrls = `indicators=${indicators.url},directory=${directory.url}${incidents ? `,incidents=${incidents.url}` : ""}`;
   const [hive, apollo] = await Promise.all([
-    startChild("hive-gateway", ["gateway"], { ...env, SUBGRAPH_URLS: subgraphUrls }, profiled("hive-gateway")),
+    startChild("hive-gateway", ["gateway"], { ...env, SUBGRAPH_URLS: subgraphUrls }, [...gcFlag, ...profiled("hive-gateway")]),
     doRead ? startChild("apollo-gateway", ["apollo"], { ...env, SUBGRAPH_URLS: subgraphUrls }) : Promise.resolve(undefined),
   ]);
   children.push(hive);
   if (apollo) children.push(apollo);
   say(`servers: ${children.map((c) => `${c.label} ${c.url} (pid ${c.pid})`).join("; ")}`);
 
+  // PostgreSQL: the embedded cluster's processes, or with DATABASE_URL the backends of the bench's database.
+  const backends = db.pgDataDir ? undefined : databaseBackends(db.url);
+  if (backends) await backends.refresh();
   const groups: CpuGroups = {
     "load generator": () => [process.pid],
+    ...(doFeed ? { subscribers: () => [...liveSubscriberPids] } : {}),
     "hive gateway": () => [hive.pid],
     ...(apollo ? { "apollo gateway": () => [apollo.pid] } : {}),
+    ...(incidents ? { "incidents subgraph": () => [incidents.pid] } : {}),
     "indicators subgraph": () => [indicators.pid],
-    ...(db.pgDataDir ? { postgres: () => postgresPids(db!.pgDataDir!) } : {}),
+    postgres: db.pgDataDir ? () => postgresPids(db!.pgDataDir!) : () => backends!.pids(),
   };
   const meter = cpuMeter(groups);
   /** CPU ms per unit in each group, and the whole machine's share used by the bench (200% = 2 cores). */
@@ -296,6 +336,53 @@ async function main(): Promise<number> {
     });
   }
 
+  const notes: string[] = [];
+  if (doFeed) {
+    const feedToken = (org: string, kind: "PROVIDER" | "AGENCY", scopes: string[], sub?: string) =>
+      mintDevToken(dataDir!, { org, kind, scopes, ttlSeconds, ...(sub ? { sub } : {}) });
+    const setup = await prepareFeed({
+      incidentsUrl: incidents!.url,
+      indicatorsUrl: indicators.url,
+      token: feedToken,
+      subscribers: SUBSCRIBERS,
+      agencies: AGENCIES,
+      tokenPer: TOKEN_PER,
+    });
+    say(`feed: ${setup.indicatorIds.length} GREEN indicators published; ${AGENCIES} agencies provisioned; ${SUBSCRIBERS} subscriber tokens (one per ${TOKEN_PER})`);
+    const runs: { gateway: FeedSide; direct: FeedSide }[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const order: ("gateway" | "direct")[] = r % 2 ? ["direct", "gateway"] : ["gateway", "direct"];
+      const run: Partial<{ gateway: FeedSide; direct: FeedSide }> = {};
+      for (const side of order) {
+        if (backends) await backends.refresh();
+        run[side] = await runFeedSide({
+          side: side === "gateway" ? "through the gateway" : "incidents subgraph direct",
+          url: side === "gateway" ? hive.url : incidents!.url,
+          query: side === "gateway" ? FEED_QUERY_GATEWAY : FEED_QUERY_DIRECT,
+          withValues: side === "gateway",
+          // Both sides report straight to the incidents subgraph: only the subscription path differs.
+          producerUrl: incidents!.url,
+          setup,
+          server: side === "gateway" ? hive : incidents!,
+          upstream: side === "gateway" ? incidents : undefined,
+          rates: RATES,
+          incidents: INCIDENTS,
+          prefix: `r${r + 1}${side === "gateway" ? "g" : "d"}`,
+          stallSeconds: STALL,
+          drainCapSeconds: DRAIN_CAP,
+          meter,
+          say,
+        });
+        for (const phase of run[side]!.phases) {
+          cpuSpent.push({ what: `feed ${side} @${phase.rate}/s`, per: "delivery", ...perUnit(phase.cpu, Math.max(1, phase.result.received), phase.seconds) });
+        }
+      }
+      runs.push(run as { gateway: FeedSide; direct: FeedSide });
+    }
+    raw.feed = runs;
+    feedRows(runs, rows, checks, notes, RATES, SUBSCRIBERS);
+  }
+
   let profile: string | undefined;
   if (args.profile) {
     // The profiles are written when the profiled processes exit.
@@ -306,12 +393,29 @@ async function main(): Promise<number> {
 
   printTable(rows, checks);
   printCpu(cpuSpent, Object.keys(groups));
+  if (notes.length) process.stdout.write(`\nFeed: where each side saturates\n${notes.map((n) => `  ${n}`).join("\n")}\n`);
+  await backends?.stop();
   if (profile) process.stdout.write(`\nWhere time goes (CPU profiles in ${profileDir}):\n${profile}\n`);
   const report = {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
     database: db.server,
-    options: { runs: RUNS, rows: ROWS, batch: BATCH, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, quick, only: args.only ?? null },
+    options: {
+      runs: RUNS,
+      rows: ROWS,
+      batch: BATCH,
+      seconds: SECONDS,
+      warmup: WARMUP,
+      connections: CONNECTIONS,
+      subscribers: SUBSCRIBERS,
+      agencies: AGENCIES,
+      incidents: INCIDENTS,
+      rates: RATES,
+      tokenPer: TOKEN_PER,
+      quick,
+      only: args.only ?? null,
+    },
+    notes,
     rows,
     checks,
     cpu: cpuSpent,
@@ -323,6 +427,94 @@ async function main(): Promise<number> {
   say(`written ${join("bench", "results", "latest.json")} after ${report.elapsedSeconds.toFixed(0)} s`);
   return checks.every((c) => c.ok) ? 0 : 1;
 }
+
+/** The feed's rows (gateway beside direct, per rate), its checks, and where each side saturated. */
+function feedRows(runs: { gateway: FeedSide; direct: FeedSide }[], rows: Row[], checks: { what: string; ok: boolean; detail: string }[], notes: string[], rates: number[], subscribers: number): void {
+  const add = (figure: string, unit: string, f: (side: FeedSide) => number, target?: Row["target"]) => {
+    const perRunRatios = runs.map((run) => f(run.gateway) / f(run.direct));
+    const ratio = median(perRunRatios);
+    rows.push({
+      figure,
+      unit,
+      value: median(runs.map((run) => f(run.gateway))),
+      baselineName: "incidents subgraph direct",
+      baseline: median(runs.map((run) => f(run.direct))),
+      ratio,
+      perRunRatios,
+      target,
+      pass: target ? (target.op === ">=" ? ratio >= target.value : ratio <= target.value) : undefined,
+    });
+  };
+  const at = (rate: number) => (side: FeedSide) => side.phases.find((p) => p.rate === rate)!;
+  for (const rate of rates) {
+    const phase = at(rate);
+    add(`feed p50 send→delivery @${rate}/s: gateway`, "ms", (s) => phase(s).result.sendToDelivery.p50);
+    add(`feed p99 send→delivery @${rate}/s: gateway`, "ms", (s) => phase(s).result.sendToDelivery.p99, rate === 10 ? { op: "<=", value: 2 } : undefined);
+    add(`feed p99 response→delivery @${rate}/s: gateway`, "ms", (s) => phase(s).result.responseToDelivery.p99);
+    add(`feed deliveries/s @${rate}/s (${(rate * subscribers).toLocaleString("en")} offered): gateway`, "/s", (s) => phase(s).deliveredPerSecond);
+  }
+  const perSub = (f: (side: FeedSide) => number) => (side: FeedSide) => f(side) / 1024 / side.subscribers;
+  add("feed memory per subscriber (RSS): gateway", "KB", perSub((s) => s.memoryWith.rss - s.memoryBefore.rss));
+  add("feed memory per subscriber (heap used): gateway", "KB", perSub((s) => s.memoryWith.heapUsed - s.memoryBefore.heapUsed));
+  add("feed memory per subscriber (heap): incidents behind gateway", "KB", perSub((s) => (s.upstreamWith ?? s.memoryWith).heapUsed - (s.upstreamBefore ?? s.memoryBefore).heapUsed));
+
+  for (const name of ["gateway", "direct"] as const) {
+    const sides = runs.map((run) => run[name]);
+    const label = sides[0]!.side;
+    for (const rate of rates) {
+      const phases = sides.map(at(rate));
+      const sum = (f: (p: (typeof phases)[number]) => number) => phases.reduce((a, p) => a + f(p), 0);
+      checks.push({
+        what: `feed ${label} @${rate}/s: events lost (subscriber × incident not delivered)`,
+        ok: sum((p) => p.result.lost) === 0,
+        detail:
+          `${sum((p) => p.result.lost)} of ${sum((p) => p.result.expected)}` +
+          (sum((p) => p.result.lost) ? ` (${phases.map((p) => `${p.result.subscribersMissing} subscribers short, worst ${p.result.worstSubscriberMissing}${p.drained ? "" : p.stalled ? `, nothing more arrived in the last ${STALL} s` : `, still arriving when the wait ended after ${p.drainSeconds.toFixed(0)} s: late, maybe not lost`}`).join("; ")})` : ""),
+      });
+      checks.push({
+        what: `feed ${label} @${rate}/s: duplicates / wrong payloads / subscriber errors / failed reports`,
+        ok: sum((p) => p.result.duplicates + p.result.badPayloads + p.result.errors + p.reportFailures) === 0,
+        detail:
+          `${sum((p) => p.result.duplicates)} / ${sum((p) => p.result.badPayloads)} / ${sum((p) => p.result.errors)} / ${sum((p) => p.reportFailures)}` +
+          [...new Set(phases.flatMap((p) => [p.result.firstBadPayload, p.result.firstError, p.firstReportFailure]).filter(Boolean))].map((m) => `; ${m}`).join(""),
+      });
+    }
+    const mem = sides.map((s) => `${mb(s.memoryBefore.rss)} → ${mb(s.memoryWith.rss)} MB RSS, heap ${mb(s.memoryBefore.heapUsed)} → ${mb(s.memoryWith.heapUsed)} MB`).join("; ");
+    notes.push(`${label}: ${sides[0]!.subscribers} subscribers, one token per ${sides[0]!.tokenPer}; server memory before → with them: ${mem}${sides[0]!.memoryWith.collected ? " (after full GCs)" : ""}`);
+  }
+  for (const rate of rates) {
+    for (const name of ["gateway", "direct"] as const) {
+      const phases = runs.map((run) => at(rate)(run[name]));
+      const label = runs[0]![name].side;
+      const offered = rate * subscribers;
+      const delivered = median(phases.map((p) => p.deliveredPerSecond));
+      const busy = Object.fromEntries(Object.keys(phases[0]!.cpu).map((g) => [g, median(phases.map((p) => (100 * p.cpu[g]!) / p.seconds))]));
+      const machine = Object.values(busy).reduce((a, b) => a + b, 0);
+      const wholeMachine = median(phases.map((p) => p.machineBusyPercent));
+      const p99 = median(phases.map((p) => p.result.sendToDelivery.p99));
+      const p50 = median(phases.map((p) => p.result.sendToDelivery.p50));
+      // A Node process is one event loop: near a full core, it is the limit. Else the machine's 2 cores.
+      const loops = Object.entries(busy).filter(([g]) => g !== "postgres" && g !== "subscribers" && g !== "load generator").sort((a, b) => b[1] - a[1]);
+      const hot = loops.filter(([, b]) => b >= 85);
+      const kept = delivered >= 0.95 * offered && p99 < 1000;
+      const verdict = kept
+        ? `kept up (${fmtPct(delivered / offered)} of the offered rate, p99 ${p99.toFixed(0)} ms)`
+        : `saturated: ${fmtPct(delivered / offered)} of the offered rate, p50 ${p50.toFixed(0)} ms / p99 ${p99.toFixed(0)} ms (queues grow). ` +
+          (hot.length
+            ? `Limit: ${hot.map(([g, b]) => `${g} (${b.toFixed(0)}% of a core: its one event loop is full)`).join(", ")}`
+            : wholeMachine >= 170
+              ? `Limit: the machine's 2 cores (${wholeMachine.toFixed(0)}% busy, ${machine.toFixed(0)}% of it the bench's), no one process at a full core`
+              : `no process at a full core and the machine ${wholeMachine.toFixed(0)}% busy: waiting, not computing (pool, queue or timer bound)`);
+      notes.push(
+        `@${rate}/s ${label}: ${Math.round(delivered).toLocaleString("en")} deliveries/s of ${offered.toLocaleString("en")} offered; ${verdict}. ` +
+          `Busy (% of one core): ${Object.entries(busy).map(([g, b]) => `${g} ${b.toFixed(0)}%`).join(", ")}; the bench's processes ${machine.toFixed(0)}%; the whole machine ${wholeMachine.toFixed(0)}% of 200% (other tenants included).`,
+      );
+    }
+  }
+}
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const fmtPct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
 /** Median CPU per request (reads) or per 1,000 rows (publish) in each process, over the runs. */
 function printCpu(spent: { what: string; per: string; ms: Record<string, number>; busyPercent: number }[], groups: string[]): void {
@@ -348,6 +540,7 @@ function printCpu(spent: { what: string; per: string; ms: Record<string, number>
 
 function fmt(n: number, unit: string): string {
   if (unit === "ms") return n.toFixed(n < 10 ? 2 : 1);
+  if (unit === "KB") return n.toFixed(1);
   return Math.round(n).toLocaleString("en");
 }
 

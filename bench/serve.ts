@@ -18,6 +18,16 @@ const [role, name] = process.argv.slice(2);
 const config = loadConfigOrExit();
 const log = createLogger(config.logging.LOG_LEVEL, `bench-${role}`);
 
+// The bench asks for memory over the IPC channel: after a full GC when run with --expose-gc.
+process.on("message", (msg: { type?: string }) => {
+  if (msg?.type !== "memory" || !process.send) return;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  process.send({ type: "memory", ...process.memoryUsage(), collected: Boolean(gc) });
+});
+process.channel?.unref();
+
 function ready(url: string): void {
   process.stdout.write(`${JSON.stringify({ ready: true, role, name, url, pid: process.pid })}\n`);
 }
