@@ -216,10 +216,27 @@ export interface FeedSideOptions {
 
 let warmCounter = 0;
 
+/**
+ * A server's memory once what an earlier phase left (sockets closing, queues draining) is gone: read
+ * after full GCs until two readings a second apart agree within 1 MB (30 s at most). Read at once,
+ * the baseline of a later run carried the previous run's leftovers and the per-subscriber figure
+ * came out negative.
+ */
+async function settledMemory(server: FeedSideOptions["server"]): Promise<ServerMemory> {
+  let last = await server.memory();
+  for (let i = 0; i < 30; i++) {
+    await sleep(1000);
+    const next = await server.memory();
+    if (Math.abs(next.heapUsed - last.heapUsed) < 1024 * 1024) return next;
+    last = next;
+  }
+  return last;
+}
+
 export async function runFeedSide(o: FeedSideOptions): Promise<FeedSide> {
   const subscriberCount = o.setup.subscriberTokens.length;
-  const memoryBefore = await o.server.memory();
-  const upstreamBefore = await o.upstream?.memory();
+  const memoryBefore = await settledMemory(o.server);
+  const upstreamBefore = o.upstream ? await settledMemory(o.upstream) : undefined;
   const subs = new Subscribers();
   try {
     const connectStarted = now();
