@@ -27,6 +27,7 @@ export class ProjectionRunner {
   private again = false;
   private stopWatching?: () => void;
   private closed = false;
+  private checkedRetention = false;
 
   constructor(
     readonly definition: ProjectionDefinition,
@@ -79,6 +80,15 @@ export class ProjectionRunner {
           "projection_cursor_lock",
         );
         const position = Number(cursor?.seq ?? 0);
+        if (!this.checkedRetention) {
+          this.checkedRetention = true;
+          const [mark] = await query<{ pruned_through: number }>(em, "select pruned_through from hub.event_retention", [], "projection_retention");
+          if (position < Number(mark?.pruned_through ?? 0)) {
+            // Pruned events are gone for this projection too: what they carried is missing from it
+            // until the records are written again. Operators should know.
+            this.log.warn({ projection: name, position, prunedThrough: Number(mark!.pruned_through) }, "projection starts behind the log's retention: events it never read were pruned");
+          }
+        }
         const rows = await query<EventRow>(
           em,
           "select * from hub.event where seq > $1 and topic = any($2::text[]) order by seq limit $3::int",
