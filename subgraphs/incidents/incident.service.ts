@@ -119,6 +119,14 @@ const COLUMNS = ["title", "description", "severity", "tlp", "shared_with", "refe
 const LISTS = new Set(["shared_with", "referred_to", "account_ids", "incident_types", "detection_methods", "affected_products"]);
 const valueOf = (c: string) => (c === "indicator_ids" ? `${list(c)}::uuid[]` : LISTS.has(c) ? list(c) : `v.${c}`);
 
+/** The first of `named` that is not an agency, as the error for its place in the list as sent. */
+function firstNonAgency(kinds: ReadonlyMap<string, string>, named: readonly string[], sent: readonly string[] | null | undefined, field: string): InputError | null {
+  const org = named.find((o) => kinds.get(o) !== "AGENCY");
+  if (org === undefined) return null;
+  const at = `${field}[${(sent ?? []).indexOf(org)}]`;
+  return new InputError(`${at}: '${org}' is not an agency`, at);
+}
+
 export class IncidentService {
   constructor(private readonly ctx: Context) {}
 
@@ -208,10 +216,8 @@ export class IncidentService {
       for (const org of values.sharedWith) {
         if (!kinds.has(org)) return new InputError(`sharedWith[${at(input.sharedWith, org)}]: '${org}' is not a member org`, `sharedWith[${at(input.sharedWith, org)}]`);
       }
-      for (const org of referrals) {
-        const field = `referredTo[${at(input.referredTo, org)}]`;
-        if (kinds.get(org) !== "AGENCY") return new InputError(`${field}: '${org}' is not an agency`, field);
-      }
+      const notAgency = firstNonAgency(kinds, referrals, input.referredTo, "referredTo");
+      if (notAgency) return notAgency;
     }
     if (values.indicatorIds.length) {
       let visible = await this.visibleIndicators(values.indicatorIds);
@@ -323,12 +329,19 @@ export class IncidentService {
     return canSee(this.viewer, { owner: row.owner, tlp: row.tlp, sharedWith: audienceOf(row) }) ? row : null;
   }
 
+  /** The incident locked for a change only its reporter may make, or why not (as `lockVisible`). */
+  private async lockOwn(em: EntityManager, id: string, change: string): Promise<IncidentRow | InputError> {
+    const current = await this.lockVisible(em, id);
+    if (!current) return NOT_FOUND();
+    if (current.owner !== this.viewer.org) return new InputError(`id: only the reporting org can ${change} an incident`, "id", "FORBIDDEN");
+    return current;
+  }
+
   /** The reporter's changes: fields, and status moves along the workflow. */
   async update(id: string, update: IncidentUpdate): Promise<IncidentResult> {
     return this.em.transactional(async (em) => {
-      const current = await this.lockVisible(em, id);
-      if (!current) return refused(NOT_FOUND());
-      if (current.owner !== this.viewer.org) return refused(new InputError("id: only the reporting org can update an incident", "id", "FORBIDDEN"));
+      const current = await this.lockOwn(em, id, "update");
+      if (current instanceof InputError) return refused(current);
       const checked = checkUpdate(update, valuesOf(current), this.viewer.org, new Date());
       if (!checked.ok) return refused(checked.error);
       const moved = moveStatus({ status: current.status, resolution: current.resolution }, update.status, update.resolution);
@@ -382,17 +395,12 @@ export class IncidentService {
     const checked = checkAgencies(agencies, this.viewer.org);
     if (!checked.ok) return refused(checked.error);
     return this.em.transactional(async (em) => {
-      const current = await this.lockVisible(em, id);
-      if (!current) return refused(NOT_FOUND());
-      if (current.owner !== this.viewer.org) return refused(new InputError("id: only the reporting org can refer an incident", "id", "FORBIDDEN"));
+      const current = await this.lockOwn(em, id, "refer");
+      if (current instanceof InputError) return refused(current);
       // Every org named, the reporter included (validation drops it): a provider cannot refer to itself.
       const named = [...new Set(agencies)];
-      const kinds = await this.ctx.hub.orgs.kinds(em, named);
-      const notAgency = named.find((org) => kinds.get(org) !== "AGENCY");
-      if (notAgency) {
-        const field = `agencies[${agencies.indexOf(notAgency)}]`;
-        return refused(new InputError(`${field}: '${notAgency}' is not an agency`, field));
-      }
+      const notAgency = firstNonAgency(await this.ctx.hub.orgs.kinds(em, named), named, agencies, "agencies");
+      if (notAgency) return refused(notAgency);
       const added = checked.value.filter((a) => !current.referred_to.includes(a));
       if (!added.length) return { incident: toIncident(current, this.viewer), error: null };
       const [row] = await query<IncidentRow>(
