@@ -96,7 +96,7 @@ export class IncidentResolver {
 
 @Resolver(() => IndicatorLink)
 export class IndicatorIncidentsResolver {
-  @FieldResolver(() => [Incident], { description: "Incidents linking this indicator that the viewer may see, newest first" })
+  @FieldResolver(() => [Incident], { description: "Incidents linking this indicator that the viewer may see, newest first (the newest 500)" })
   incidents(@Root() indicator: IndicatorLink, @Ctx() ctx: Context): Promise<Incident[]> {
     requireScope(ctx, "incidents:read");
     return new IncidentService(ctx).incidentsOfIndicator(indicator.id);

@@ -22,6 +22,8 @@ import { TimelineEntryEntity } from "./timeline-entry.entity.js";
 import { INDICATOR_MARKINGS } from "./indicator-marking.projection.js";
 
 const DEFAULT_PAGE = 50;
+/** `Indicator.incidents` lists the newest this many; `incidents` pages through the rest. */
+const MAX_INCIDENTS_PER_INDICATOR = 500;
 const MAX_PAGE = 500;
 
 /** Every topic an incident's events are written on; the feed reads them all. */
@@ -488,15 +490,19 @@ export class IncidentService {
     const uuid = parseIndicatorRef(indicatorId);
     if (!uuid) return [];
     const loader = loaderFor<string, IncidentRow[]>(this.ctx, "incidentsOfIndicator", async (uuids) => {
+      // The cap applies to each indicator: one shared by the whole batch could leave an indicator
+      // with none of its incidents because others in the batch have many.
       const params = new Params();
-      const rows = await query<IncidentRow>(
+      const rows = await query<IncidentRow & { linked: string }>(
         this.em,
-        `select * from incidents.incident where ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)}
-           and indicator_ids && ${params.add(uuids)}::uuid[] order by seq desc limit 5000`,
+        `select u.linked, i.* from unnest(${params.add(uuids)}::uuid[]) as u(linked)
+           cross join lateral (select * from incidents.incident
+             where ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)} and indicator_ids @> array[u.linked]
+             order by seq desc limit ${MAX_INCIDENTS_PER_INDICATOR}) i`,
         params.values,
         "incidents_of_indicators",
       );
-      return uuids.map((u) => rows.filter((r) => r.indicator_ids.includes(u)));
+      return uuids.map((u) => rows.filter((r) => r.linked === u));
     });
     return ((await loader.load(uuid)) ?? []).map((r) => toIncident(r, this.viewer));
   }
