@@ -756,6 +756,7 @@ export class SharedSubscriptions {
         subscriber.deliver(seq, stripped(step.value, plan.rootKey));
         if (!this.catchingUp.has(subscriber)) return;
         const group = this.groups.get(subscriber.key);
+        if (group) trimRing(group, this.ringSize, this.ringMaxAgeMs);
         if (!group || subscriber.lastSeq >= group.ringFloor) {
           this.catchingUp.delete(subscriber);
           subscriber.catchUp = undefined;
