@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { parse, print, type GraphQLSchema } from "graphql";
 import { planShare, type SharedSubscriptionStats } from "../gateway/shared-subscriptions.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { recordFeed, type FeedRecording } from "./support/feed.js";
 import { sleep, until } from "./support/wait.js";
 
 /**
@@ -19,51 +20,12 @@ const RING = 8;
 const PUBLISH = `mutation($input: [IndicatorInput!]!) { publishIndicators(input: $input) { failed } }`;
 const FEED = `subscription($after: String) { indicatorPublished(after: $after) { cursor indicator { id value owner tlp } } }`;
 
-interface Published {
-  cursor: string;
-  indicator: { id?: string; value?: string; owner?: string; tlp?: string };
-}
-
 let counter = 0;
 const run = randomBytes(3).toString("hex");
 const nextValue = (tag: string) => `${tag}-${String(++counter).padStart(4, "0")}-${run}.shared-test.example`;
 
-/** One subscription's whole life: every raw payload, its errors, how it ended, how its socket closed. */
-function record(client: Client, query: string, variables: Record<string, unknown> = {}) {
-  const state = {
-    payloads: [] as Record<string, Published>[],
-    events: [] as Published[],
-    errors: [] as any[],
-    ended: false,
-    close: undefined as { code: number; reason: string } | undefined,
-  };
-  client.on("closed", (event) => {
-    const e = event as { code: number; reason: string };
-    state.close ??= { code: e.code, reason: e.reason };
-  });
-  const stop = client.subscribe<Record<string, Published>>(
-    { query, variables },
-    {
-      next: (value) => {
-        if (value.errors) state.errors.push(...value.errors);
-        if (value.data) {
-          state.payloads.push(value.data);
-          state.events.push(Object.values(value.data)[0]!);
-        }
-      },
-      error: (err) => {
-        state.errors.push(err);
-        state.ended = true;
-      },
-      complete: () => {
-        state.ended = true;
-      },
-    },
-  );
-  const values = () => state.events.map((e) => e.indicator.value!);
-  return { state, stop, values, has: (value: string) => values().includes(value) };
-}
-type Recording = ReturnType<typeof record>;
+const record = recordFeed;
+type Recording = FeedRecording;
 
 describe("shared subscriptions through the gateway", () => {
   let t: TestHub;

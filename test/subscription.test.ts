@@ -4,6 +4,7 @@ import type { Client } from "graphql-ws";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { collect, orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { recordFeed } from "./support/feed.js";
 import { sleep, until } from "./support/wait.js";
 
 /**
@@ -28,37 +29,7 @@ let counter = 0;
 const run = randomBytes(3).toString("hex");
 const nextValue = (tag: string) => `${tag}-${String(++counter).padStart(4, "0")}-${run}.sub-test.example`;
 
-/** One subscription's whole life: its events, its errors, how it ended, how its socket closed. */
-function record(client: Client, after: string | null) {
-  const state = {
-    events: [] as Published[],
-    errors: [] as any[],
-    ended: false,
-    close: undefined as { code: number; reason: string } | undefined,
-  };
-  client.on("closed", (event) => {
-    const e = event as { code: number; reason: string };
-    state.close ??= { code: e.code, reason: e.reason };
-  });
-  const stop = client.subscribe<Event>(
-    { query: SUBSCRIBE, variables: { after } },
-    {
-      next: (value) => {
-        if (value.errors) state.errors.push(...value.errors);
-        if (value.data) state.events.push(value.data.indicatorPublished);
-      },
-      error: (err) => {
-        state.errors.push(err);
-        state.ended = true;
-      },
-      complete: () => {
-        state.ended = true;
-      },
-    },
-  );
-  const values = () => state.events.map((e) => e.indicator.value);
-  return { state, stop, values, has: (value: string) => values().includes(value) };
-}
+const record = (client: Client, after: string | null) => recordFeed<Published>(client, SUBSCRIBE, { after });
 
 /** A subscription over SSE (POST with `accept: text/event-stream`): `next` payloads as they arrive. */
 async function sse(url: string, token: string, after: string | null) {
