@@ -50,7 +50,7 @@ export async function migrate(url: string, sets: MigrationSet[], log: Logger): P
       });
       try {
         await orm.em.getConnection().execute(`create schema if not exists "${set.schema}"`);
-        const done = await orm.getMigrator().up();
+        const done = await orm.migrator.up();
         if (done.length) log.info({ schema: set.schema, migrations: done.map((m) => m.name) }, "migrations applied");
       } finally {
         await orm.close(true);

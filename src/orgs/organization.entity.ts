@@ -1,4 +1,5 @@
-import { Entity, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import type { Opt } from "@mikro-orm/core";
+import { Entity, PrimaryKey, Property } from "@mikro-orm/decorators/legacy";
 import { Directive, Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { ORG_KINDS, type OrgKind } from "../auth/viewer.js";
 

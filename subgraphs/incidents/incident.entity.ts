@@ -1,4 +1,5 @@
-import { Entity, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
+import type { Opt } from "@mikro-orm/core";
+import { Entity, PrimaryKey, Property, Unique } from "@mikro-orm/decorators/legacy";
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { Determination, IncidentStatus, InvestigationStatus, ProductKind, Resolution, Severity } from "./incident.enums.js";
 import type { IncidentRow } from "./incident.row.js";

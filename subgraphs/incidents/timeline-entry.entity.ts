@@ -1,4 +1,5 @@
-import { Entity, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import type { Opt } from "@mikro-orm/core";
+import { Entity, PrimaryKey, Property } from "@mikro-orm/decorators/legacy";
 import type { IncidentStatus, TimelineKind } from "./incident.enums.js";
 
 /** A row of incidents.timeline_entry: one step of a case, never changed once written. */

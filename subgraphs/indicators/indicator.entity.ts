@@ -1,4 +1,5 @@
-import { Entity, Index, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
+import type { Opt } from "@mikro-orm/core";
+import { Entity, Index, PrimaryKey, Property, Unique } from "@mikro-orm/decorators/legacy";
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { ObservableType } from "./indicator.normalize.js";
 
