@@ -55,9 +55,6 @@ export async function buildFederatedSchema(def: SubgraphDefinition): Promise<Bui
     validate: false, // inputs are validated by each service, which names the item and field at fault
     skipCheck: true,
   });
-  const sdl = printSchemaWithDirectives(schema);
-  return {
-    schema: buildSubgraph(sdl, schema, createResolversMap(schema) as Record<string, unknown>, def.references ?? {}),
-    sdl: subgraphSdl(sdl),
-  };
+  const federated = buildSubgraph(printSchemaWithDirectives(schema), createResolversMap(schema) as Record<string, Record<string, unknown>>, def.references ?? {});
+  return { schema: federated, sdl: subgraphSdl(federated) };
 }

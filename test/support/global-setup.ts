@@ -30,6 +30,8 @@ function freePort(): Promise<number> {
  * dropped afterwards; unset → an embedded PostgreSQL of the test run's own.
  */
 export default async function setup(project: TestProject) {
+  // CI's log shows which Node the tests ran on: the one npm scripts run on, not the system's.
+  process.stdout.write(`tests run on node ${process.version} (${process.execPath})\n`);
   const log = createLogger("warn", "test-db");
   let embedded: EmbeddedDatabase | undefined;
   let serverUrl = process.env.DATABASE_URL;
