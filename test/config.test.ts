@@ -113,7 +113,7 @@ describe("loadConfig", () => {
 
 // Concurrent: each child process loads the whole hub's modules before it reads its settings.
 describe.concurrent("the compiled entry points refuse bad settings without a stack trace", () => {
-  const dist = join(projectRoot(), "dist", "src", "cli");
+  const dist = join(projectRoot(), "dist", "app");
 
   async function run(script: string, args: string[], env: Record<string, string>) {
     const file = join(dist, script);

@@ -95,7 +95,7 @@ describe("npm run token", () => {
     const dataDir = await mkdtemp(join(tmpdir(), "watchfloor-token-"));
     await ensureDevKeys(dataDir);
     const run = (args: string[]) =>
-      spawnSync(process.execPath, [join(root, "dist/src/cli/token.js"), ...args], { env: { ...process.env, DATA_DIR: dataDir }, encoding: "utf8" });
+      spawnSync(process.execPath, [join(root, "dist/app/token.js"), ...args], { env: { ...process.env, DATA_DIR: dataDir }, encoding: "utf8" });
     const ok = run(["--org", "acme-cloud", "--kind", "PROVIDER", "--scopes", "indicators:read indicators:write", "--ttl", "120", "--sub", "alice"]);
     expect(ok.status).toBe(0);
     const claims = decodeJwt(ok.stdout.trim());
@@ -117,7 +117,7 @@ describe("npm start's process: request log lines", () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "watchfloor-logs-"));
-    child = spawn(process.execPath, [join(root, "dist/src/cli/start.js")], {
+    child = spawn(process.execPath, [join(root, "dist/app/start.js")], {
       env: { ...process.env, DATABASE_URL: inject("databaseUrl"), DATA_DIR: dataDir, PORT: "0", SUBGRAPH_PORT_BASE: "0", LOG_LEVEL: "info", NODE_ENV: "test" },
       stdio: ["ignore", "pipe", "pipe"],
     });

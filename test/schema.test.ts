@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { buildSchema } from "graphql";
 import { describe, expect, it } from "vitest";
 import { composeSupergraph, supergraphFromSchemaDir } from "../gateway/compose.js";
-import { DEFAULT_SUBGRAPH_URL, generateSchemaFiles, staleSchemaFiles } from "../src/cli/schema.js";
+import { DEFAULT_SUBGRAPH_URL, generateSchemaFiles, staleSchemaFiles } from "../app/schema.js";
 import { schemaDir } from "../src/paths.js";
-import { SUBGRAPHS } from "../subgraphs/index.js";
+import { SUBGRAPHS } from "../app/subgraphs.js";
 
 /** schema/ is generated from the code and checked in: it must match the code and compose. */
 describe("checked-in schema files", () => {

@@ -8,9 +8,9 @@ import WebSocket from "ws";
 import { mintDevToken, type TokenRequest } from "../../src/auth/dev-keys.js";
 import type { OrgKind } from "../../src/auth/viewer.js";
 import { loadConfig } from "../../src/config.js";
-import { startHub, type RunningHub } from "../../src/hub.js";
+import { startHub, type RunningHub } from "../../app/hub.js";
 import { createLogger } from "../../src/logger.js";
-import { SUBGRAPHS } from "../../subgraphs/index.js";
+import { SUBGRAPHS } from "../../app/subgraphs.js";
 
 export interface GraphQLResponse<T = any> {
   status: number;

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { ORG_ID_PATTERN, ORG_KINDS, SCOPES, type OrgKind } from "../auth/viewer.js";
-import { mintDevToken } from "../auth/dev-keys.js";
-import { loadConfigOrExit, usesDevIssuer } from "../config.js";
+import { ORG_ID_PATTERN, ORG_KINDS, SCOPES, type OrgKind } from "../src/auth/viewer.js";
+import { mintDevToken } from "../src/auth/dev-keys.js";
+import { loadConfigOrExit, usesDevIssuer } from "../src/config.js";
 
 /**
  * `npm run token -- --org acme-cloud --kind PROVIDER --scopes "indicators:read indicators:write"`

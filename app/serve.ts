@@ -1,14 +1,14 @@
 import "reflect-metadata";
-import { loadConfigOrExit } from "../config.js";
-import { startHub } from "../hub.js";
-import { createLogger } from "../logger.js";
-import { SUBGRAPHS } from "../../subgraphs/index.js";
+import { loadConfigOrExit } from "../src/config.js";
+import { startHub } from "./hub.js";
+import { createLogger } from "../src/logger.js";
+import { SUBGRAPHS } from "./subgraphs.js";
 import { stopOnSignals } from "./signals.js";
 
 /**
  * One part of the hub alone, for one container each:
- *   node dist/src/cli/serve.js gateway          (subgraphs from SUBGRAPH_URLS, port PORT)
- *   node dist/src/cli/serve.js <subgraph>       (port SUBGRAPH_PORT_BASE; needs DATABASE_URL)
+ *   node dist/app/serve.js gateway          (subgraphs from SUBGRAPH_URLS, port PORT)
+ *   node dist/app/serve.js <subgraph>       (port SUBGRAPH_PORT_BASE; needs DATABASE_URL)
  */
 const part = process.argv[2];
 const names = SUBGRAPHS.map((s) => s.name);

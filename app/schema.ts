@@ -1,10 +1,10 @@
 import "reflect-metadata";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { composeSupergraph } from "../../gateway/compose.js";
-import { SUBGRAPHS } from "../../subgraphs/index.js";
-import { buildFederatedSchema } from "../graphql/subgraph.js";
-import { schemaDir } from "../paths.js";
+import { composeSupergraph } from "../gateway/compose.js";
+import { SUBGRAPHS } from "./subgraphs.js";
+import { buildFederatedSchema } from "../src/graphql/subgraph.js";
+import { schemaDir } from "../src/paths.js";
 
 /**
  * `npm run schema` writes schema/<subgraph>.graphql for every subgraph and schema/supergraph.graphql

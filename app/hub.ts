@@ -1,16 +1,16 @@
 import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { supergraphFromSchemaDir, type SubgraphEndpoint } from "../gateway/compose.js";
-import { createTokenVerifier } from "./auth/jwt.js";
-import type { Config } from "./config.js";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.js";
-import { hubMigrations } from "./db/migrations/Migration20261125000000_hub.js";
-import { migrate } from "./db/orm.js";
-import { EventStream } from "./events/event-stream.js";
-import type { HubServices } from "./graphql/context.js";
-import { startSubgraphServer, type RunningSubgraph } from "./graphql/server.js";
-import type { SubgraphDefinition } from "./graphql/subgraph.js";
-import type { Logger } from "./logger.js";
-import { OrgDirectory } from "./orgs/org-directory.js";
+import { createTokenVerifier } from "../src/auth/jwt.js";
+import type { Config } from "../src/config.js";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded.js";
+import { hubMigrations } from "../src/db/migrations/Migration20261125000000_hub.js";
+import { migrate } from "../src/db/orm.js";
+import { EventStream } from "../src/events/event-stream.js";
+import type { HubServices } from "../src/graphql/context.js";
+import { startSubgraphServer, type RunningSubgraph } from "../src/graphql/server.js";
+import type { SubgraphDefinition } from "../src/graphql/subgraph.js";
+import type { Logger } from "../src/logger.js";
+import { OrgDirectory } from "../src/orgs/org-directory.js";
 
 export interface HubOptions {
   /** The subgraphs to serve in this process. */

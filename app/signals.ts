@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../src/logger.js";
 
 /** Stops cleanly on SIGINT/SIGTERM (a second signal forces the exit). */
 export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {

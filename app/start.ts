@@ -1,13 +1,13 @@
 import "reflect-metadata";
-import { loadConfigOrExit, usesDevIssuer } from "../config.js";
-import { createLogger } from "../logger.js";
+import { loadConfigOrExit, usesDevIssuer } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
 import { stopOnSignals } from "./signals.js";
 
 /** `npm start`: the whole hub in one process, on the embedded PostgreSQL unless DATABASE_URL is set. */
 const config = loadConfigOrExit();
 // Loaded after the configuration is checked, so that a wrong setting is reported at once.
-const { startHub } = await import("../hub.js");
-const { SUBGRAPHS } = await import("../../subgraphs/index.js");
+const { startHub } = await import("./hub.js");
+const { SUBGRAPHS } = await import("./subgraphs.js");
 const log = createLogger(config.logging.LOG_LEVEL);
 try {
   const hub = await startHub(config, log, { subgraphs: SUBGRAPHS, gateway: true });
