@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { ensureDevKeys, mintDevToken } from "../src/auth/dev-keys.js";
@@ -114,11 +115,24 @@ describe("npm start's process: request log lines", () => {
   let out = "";
   let url = "";
   let dataDir = "";
+  // The process's working directory, and a database of its own: every migration runs at its start,
+  // and neither they nor anything else may write files where the process was started.
+  let workDir = "";
+  const database = `${new URL(inject("databaseUrl")).pathname.slice(1)}_ops`;
+  const admin = () => new pg.Client({ connectionString: inject("databaseUrl") });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "watchfloor-logs-"));
+    workDir = await mkdtemp(join(tmpdir(), "watchfloor-cwd-"));
+    const client = admin();
+    await client.connect();
+    await client.query(`create database ${database}`);
+    await client.end();
+    const databaseUrl = new URL(inject("databaseUrl"));
+    databaseUrl.pathname = `/${database}`;
     child = spawn(process.execPath, [join(root, "dist/app/start.js")], {
-      env: { ...process.env, DATABASE_URL: inject("databaseUrl"), DATA_DIR: dataDir, PORT: "0", SUBGRAPH_PORT_BASE: "0", LOG_LEVEL: "info", NODE_ENV: "test" },
+      cwd: workDir,
+      env: { ...process.env, DATABASE_URL: databaseUrl.toString(), DATA_DIR: dataDir, PORT: "0", SUBGRAPH_PORT_BASE: "0", LOG_LEVEL: "info", NODE_ENV: "test" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout!.on("data", (chunk) => (out += chunk));
@@ -135,6 +149,10 @@ describe("npm start's process: request log lines", () => {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
     }
+    const client = admin();
+    await client.connect();
+    await client.query(`drop database if exists ${database} with (force)`);
+    await client.end();
   });
 
   it("writes one JSON line per request with org, operation, duration and outcome, and never the token", async () => {
@@ -159,9 +177,10 @@ describe("npm start's process: request log lines", () => {
     expect(out).not.toContain(token.split(".")[2]);
   });
 
-  it("stops on SIGTERM with exit code 0", async () => {
+  it("stops on SIGTERM with exit code 0, having written no file where it was started", async () => {
     child.kill("SIGTERM");
     const code = await new Promise((r) => child.once("exit", r));
     expect(code).toBe(0);
+    expect(await readdir(workDir)).toEqual([]);
   });
 });

@@ -46,6 +46,10 @@ export async function migrate(url: string, sets: MigrationSet[], log: Logger): P
           transactional: true,
           allOrNothing: true,
           silent: true,
+          // Migrations are written by hand; a schema snapshot (MikroORM 7 writes one on every run, into
+          // the working directory) would only be a stray file, or a failed start in a read-only image.
+          snapshot: false,
+          snapshotOnMigrate: false,
         },
       });
       try {
