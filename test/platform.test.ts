@@ -1,6 +1,6 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../src/paths.js";
@@ -37,5 +37,15 @@ describe("the Node the hub runs on", () => {
       return wanted && !semver.satisfies(process.version, wanted) ? [`${pkg.name}@${pkg.version} wants node ${wanted}`] : [];
     });
     expect(refusing).toEqual([]);
+  });
+
+  it("installs from the lockfile as it is: npm ci on this Node finds it in sync, with no EBADENGINE", () => {
+    // A lockfile written by npm on an older Node leaves out optional packages whose engines that Node
+    // fails; npm ci on Node 24 then refuses the lockfile as out of sync. npm runs here on this Node.
+    const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH}` };
+    const run = spawnSync("npm", ["ci", "--dry-run", "--no-audit", "--no-fund"], { cwd: root, env, encoding: "utf8" });
+    const output = `${run.stdout}${run.stderr}`;
+    expect(run.status, output).toBe(0);
+    expect(output).not.toContain("EBADENGINE");
   });
 });
