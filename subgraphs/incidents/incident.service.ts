@@ -55,6 +55,8 @@ const KIND_OF = Object.fromEntries(Object.entries(TOPIC_OF).map(([kind, topic]) 
 /** The TLP rule over incidents: the owner, open TLP, and the audience (shared-with orgs and referred agencies). */
 const INCIDENT_COLUMNS = { owner: "owner", tlp: "tlp", sharedWith: "audience" };
 const AUDIENCE_COLUMNS = { owner: "owner", tlp: "tlp", sharedWith: "shared_with" };
+/** The same, on `indicator_marking m` beside the incident table. */
+const MARKING_COLUMNS = { owner: "m.owner", tlp: "m.tlp", sharedWith: "m.shared_with" };
 
 const NOT_FOUND = (field = "id") => new InputError(`${field}: no incident with this id`, field, "NOT_FOUND");
 const refused = (error: InputError): IncidentResult => ({ incident: null, error });
@@ -525,7 +527,11 @@ export class IncidentService {
     return incident.indicatorUuids.filter((_, i) => shown[i]).map((u) => ({ id: `indicator--${u}` }));
   }
 
-  /** `Indicator.incidents`: the incidents linking this indicator that the viewer may see, newest first. */
+  /**
+   * `Indicator.incidents`: the incidents linking this indicator that the viewer may see, newest first;
+   * none when the viewer may not see the indicator itself (by its projected marking), exactly as for
+   * an indicator that does not exist, so that `_entities` is no oracle of who links what.
+   */
   async incidentsOfIndicator(indicatorId: string): Promise<Incident[]> {
     const uuid = parseIndicatorRef(indicatorId);
     if (!uuid) return [];
@@ -536,6 +542,7 @@ export class IncidentService {
       const rows = await query<IncidentRow & { linked: string }>(
         this.em,
         `select u.linked, i.* from unnest(${params.add(uuids)}::uuid[]) as u(linked)
+           join incidents.indicator_marking m on m.indicator_id = u.linked and ${visibleToSql(this.viewer, params, MARKING_COLUMNS)}
            cross join lateral (select * from incidents.incident
              where ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)} and indicator_ids @> array[u.linked]
              order by seq desc limit ${MAX_INCIDENTS_PER_INDICATOR}) i`,
