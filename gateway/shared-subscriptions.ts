@@ -59,13 +59,9 @@ export interface SharedSubscriptionsOptions {
   log: Logger;
   /** The gateway's error masking: anything unexpected caught here is masked (and logged) the same way. */
   maskError: (error: unknown) => Error;
-  /** Events a group keeps for subscribers that join late or come back with a recent cursor. */
+  /** Events a group keeps so that a subscriber ending its private catch-up joins the group without a gap. */
   ringSize?: number;
-  /**
-   * The ring serves quick reconnects only. Bounding its age keeps the gateway from handing out, from
-   * memory, events the log has already pruned: a cursor older than the ring goes to a private
-   * catch-up, where the subgraph applies the retention rule (CURSOR_EXPIRED).
-   */
+  /** Bounds the ring by age as well: a catch-up that has not reached the ring by then goes on reading. */
   ringMaxAgeMs?: number;
   /** A subscriber further behind than this is ended (SUBSCRIBER_TOO_SLOW) instead of holding anyone up. */
   maxQueue?: number;
@@ -82,7 +78,7 @@ export interface SharedSubscriptionStats {
   subscribers: number;
   /** Upstream subscriptions started for groups since the gateway started, restarts included. */
   upstreamsStarted: number;
-  /** Private catch-up subscriptions started for subscribers whose cursor was older than a group's ring. */
+  /** Private catch-up subscriptions started for subscribers whose cursor was behind their group's position. */
   catchUpsStarted: number;
   /** Subscribers on a private catch-up now. */
   catchingUp: number;
@@ -411,8 +407,8 @@ class Subscriber implements AsyncIterableIterator<ExecutionResult> {
  * events (same org, org kind and scopes) form a group. The group runs one upstream from its position,
  * keeps a ring of its most recent events, and fans each (already executed) result out to every
  * subscriber, each with its own cursor: a subscriber joins at its `after` (or the log's current
- * cursor), receives from the ring what it has not seen, and, when its cursor is older than the ring
- * covers, first catches up on a private upstream of its own. When the group's upstream ends because
+ * cursor); when that is behind the group's position, it first catches up on a private upstream of its
+ * own, then receives from the ring what the group executed since it came. When the group's upstream ends because
  * its token expired or its socket closed, it restarts from its position with the token of the
  * subscriber whose token lasts longest: the feed replays from a cursor, so nothing is lost.
  */
@@ -495,15 +491,21 @@ export class SharedSubscriptions {
     for (const subscriber of [...this.catchingUp]) void subscriber.return();
   }
 
+  /**
+   * A result in the group's ring was executed when the group received it: what the viewer might see
+   * then, which the subgraph decided as of the event and of that moment. A subscriber that comes later
+   * may see less by now (an incident withdrawn from its org since), so nothing executed before it came
+   * is served to it from memory: behind the group's position, it catches up on its own upstream (the
+   * subgraph decides afresh) until it reaches the position the group had when it came.
+   */
   private join(subscriber: Subscriber, from: number): void {
     const group = this.groups.get(subscriber.key);
-    if (group) trimRing(group, this.ringSize, this.ringMaxAgeMs);
     if (!group) this.startGroup(subscriber, from);
-    else if (from >= group.ringFloor) this.attach(group, subscriber);
-    else void this.catchUp(subscriber, from);
+    else if (from >= group.position) this.attach(group, subscriber);
+    else void this.catchUp(subscriber, from, group.position);
   }
 
-  /** Ring events after the subscriber's position, then live ones. */
+  /** Ring events after the subscriber's position (executed since it came), then live ones. */
   private attach(group: Group, subscriber: Subscriber): void {
     for (const entry of group.ring) if (entry.seq > subscriber.lastSeq) subscriber.deliver(entry.seq, entry.result);
     if (subscriber.ended) return;
@@ -716,10 +718,11 @@ export class SharedSubscriptions {
   }
 
   /**
-   * A subscriber whose cursor is older than the group's ring reads on its own upstream until the
-   * group's ring covers where it has got to, then switches to the group without a gap.
+   * A subscriber whose cursor is behind the group's position reads on its own upstream until it has
+   * passed `through` (the group's position when it came) and the group's ring covers where it has got
+   * to, then switches to the group without a gap.
    */
-  private async catchUp(subscriber: Subscriber, from: number): Promise<void> {
+  private async catchUp(subscriber: Subscriber, from: number, through: number): Promise<void> {
     this.catchingUp.add(subscriber);
     this.catchUpsStarted++;
     const { plan } = subscriber;
@@ -757,7 +760,7 @@ export class SharedSubscriptions {
         if (!this.catchingUp.has(subscriber)) return;
         const group = this.groups.get(subscriber.key);
         if (group) trimRing(group, this.ringSize, this.ringMaxAgeMs);
-        if (!group || subscriber.lastSeq >= group.ringFloor) {
+        if (!group || subscriber.lastSeq >= Math.max(through, group.ringFloor)) {
           this.catchingUp.delete(subscriber);
           subscriber.catchUp = undefined;
           void upstream.return?.();

@@ -83,9 +83,9 @@ const LimitsSchema = z.object({
 
 const EventsSchema = z.object({
   EVENT_RETENTION_DAYS: positiveInt.max(3650).default(30),
-  /** Recent events a shared subscription keeps for subscribers that join late or resume from a recent cursor. */
+  /** Recent events a shared subscription keeps so that a subscriber ending its catch-up joins without a gap. */
   SUBSCRIPTION_RING_SIZE: positiveInt.max(100_000).default(1024),
-  // Well under the shortest retention (a day): the ring must never serve events the log has pruned.
+  // Well under the shortest retention (a day): the ring never holds events the log has pruned.
   SUBSCRIPTION_RING_SECONDS: positiveInt.max(3600).default(600),
 });
 

@@ -301,9 +301,10 @@ describe("token verification", () => {
     });
     const QUERY = { query: "{ indicators(first: 5) { totalCount edges { node { id value } } } }" };
 
-    it("answers a good token (the control)", async () => {
+    it("answers a good token (the control); _service to an operator's token", async () => {
       const url = t.subgraphUrl("indicators");
-      const service = await post(url, SERVICE, `Bearer ${good}`);
+      const operator = await t.token(orgId("auth-operator"), "OPERATOR", ["admin"]);
+      const service = await post(url, SERVICE, `Bearer ${operator}`);
       expect(service.body.errors).toBeUndefined();
       expect(service.body.data._service.sdl).toContain("type Indicator");
       const entities = await post(url, ENTITIES(), `Bearer ${good}`);
@@ -312,6 +313,39 @@ describe("token verification", () => {
       const list = await post(url, QUERY, `Bearer ${good}`);
       expect(list.body.errors).toBeUndefined();
       expect(list.body.data.indicators.totalCount).toBeGreaterThanOrEqual(1);
+    });
+
+    // The schema of a subgraph is the operators' to read (the gateway composes from schema/*.graphql
+    // and never asks): a member's valid token is refused, whatever else it may do.
+    it("refuses _service { sdl } to a valid token without the admin scope, on every subgraph, over HTTP and graphql-ws", async () => {
+      const member = await t.token(org, "PROVIDER", ["indicators:read", "indicators:write", "incidents:read", "incidents:write"]);
+      const none = await t.token(orgId("auth-noscope"), "PROVIDER", []);
+      for (const subgraph of ["indicators", "incidents", "directory"]) {
+        for (const token of [member, none]) {
+          const res = await post(t.subgraphUrl(subgraph), SERVICE, `Bearer ${token}`);
+          expectRefused(res, "FORBIDDEN", /'admin'/);
+          expect(res.text, subgraph).not.toMatch(/type (Indicator|Incident|Organization)\b/);
+        }
+        const client = t.ws(member, t.subgraphUrl(subgraph));
+        const errors: any[] = [];
+        let data: unknown;
+        await new Promise<void>((resolve) =>
+          client.subscribe(SERVICE, {
+            next: (value) => {
+              data = value.data;
+              errors.push(...(value.errors ?? []));
+            },
+            error: (err) => {
+              errors.push(...(Array.isArray(err) ? err : [err]));
+              resolve();
+            },
+            complete: resolve,
+          }),
+        );
+        await client.dispose();
+        expect(data ?? null, subgraph).toBeNull();
+        expect(errors.map((e) => e.extensions?.code), `${subgraph}: ${JSON.stringify(errors)}`).toEqual(["FORBIDDEN"]);
+      }
     });
 
     const cases: [string, () => Promise<string | undefined>, RegExp][] = [

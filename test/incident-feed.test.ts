@@ -14,9 +14,12 @@ import { sleep, until } from "./support/wait.js";
  * gateway, and further writers call the incidents service inside outer transactions of random length,
  * so that commits land out of the order the transactions began in. Meanwhile agency (and provider)
  * subscribers, some with filters, are disconnected at random and resume from their last cursor; one
- * subscribes on tokens that expire mid-stream and resumes on a new one. At the end each subscriber must
- * have received exactly the events the log holds that it may see and that pass its filter: none
- * missing, none of an AMBER or RED incident that was not shared or referred to it, none twice.
+ * subscribes on tokens that expire mid-stream and resumes on a new one; reporters withdraw some
+ * incidents (RED, shared with no one) from everyone but the agencies they are referred to. At the end
+ * each subscriber must have received exactly the events the log holds that it may see as of the event
+ * and now, whose timeline entries it may read, and that pass its filter: none missing, none of an AMBER
+ * or RED incident that was not shared or referred to it, no agency note or referral it may not read,
+ * nothing of a withdrawn incident in a connection opened after the withdrawal, none twice.
  */
 
 const FEED = `subscription($after: String, $filter: IncidentFeedFilter) {
@@ -48,8 +51,14 @@ const randomMs = (min: number, max: number) => min + Math.floor(Math.random() * 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 const subset = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => Math.random() < p);
 
+interface EntryMark {
+  kind: string;
+  author_org: string;
+  agencies: string[];
+}
 interface IncidentPayload {
   id: string;
+  entries: EntryMark[];
   incident_types: string[];
   owner: string;
   tlp: string;
@@ -81,6 +90,20 @@ interface FeedFilter {
 /** Whether `org` may see the incident as it stood after an event: the TLP rule, from the incident itself. */
 function visibleTo(org: string, p: IncidentPayload): boolean {
   return p.tlp === "CLEAR" || p.tlp === "GREEN" || p.owner === org || p.shared_with.includes(org) || p.referred_to.includes(org);
+}
+/**
+ * The kind under which `org` learns of an event, or null when it may read none of the timeline
+ * entries the event's change wrote: the reporter's entries are read by all who see the incident, an
+ * agency's notes by the reporter, the referred agencies and their author, a referral by the reporter
+ * and the agencies it named.
+ */
+function kindFor(org: string, topic: string, p: IncidentPayload): string | null {
+  const readable = (e: EntryMark) =>
+    org === p.owner || (e.kind === "REFERRED" ? e.agencies.includes(org) : e.author_org === p.owner || e.author_org === org || p.referred_to.includes(org));
+  const shown = p.entries.filter(readable);
+  if (!shown.length) return null;
+  const kind = TOPIC_KIND[topic]!;
+  return kind === "REFERRED" && !shown.some((e) => e.kind === "REFERRED") ? "UPDATED" : kind;
 }
 function passes(filter: FeedFilter, org: string, p: IncidentPayload): boolean {
   if (filter.minSeverity && RANK[p.severity]! < RANK[filter.minSeverity]!) return false;
@@ -186,9 +209,11 @@ describe("incidentFeed through the gateway", () => {
       status: string;
       severity: string;
       referred: Set<string>;
+      /** RED and shared with no one: from then on only the reporter and referred agencies see it. */
+      withdrawn: boolean;
     }
     const referredCases: Case[] = [];
-    const gatewayOps: Record<string, number> = { report: 0, status: 0, note: 0, refer: 0, severity: 0, agencyNote: 0 };
+    const gatewayOps: Record<string, number> = { report: 0, status: 0, note: 0, refer: 0, severity: 0, withdraw: 0, agencyNote: 0 };
 
     async function mutate(token: string, query: string, variables: Record<string, unknown>, field: string) {
       const res = await t.gql(query, variables, token);
@@ -217,20 +242,34 @@ describe("incidentFeed through the gateway", () => {
         if (cases.length < 2 || Math.random() < 0.25) {
           const input = randomReport(owner);
           const incident = await mutate(token, REPORT, { input }, "reportIncident");
-          const c: Case = { id: incident.id, owner, status: "NEW", severity: input.severity, referred: new Set(input.referredTo) };
+          const c: Case = {
+            id: incident.id,
+            owner,
+            status: "NEW",
+            severity: input.severity,
+            referred: new Set(input.referredTo),
+            // Already RED and shared with no one: there is nothing to withdraw.
+            withdrawn: input.tlp === "RED" && !input.sharedWith.length,
+          };
           cases.push(c);
           if (c.referred.size) referredCases.push(c);
           gatewayOps.report!++;
         } else {
           const c = pick(cases);
-          const action = pick(["status", "status", "note", "refer", "severity"]);
+          const action = pick(["status", "status", "note", "refer", "severity", "withdraw"]);
           const unreferred = agencies.filter((a) => !c.referred.has(a));
           if (action === "status") {
             const to = NEXT_STATUS[c.status]!;
             await mutate(token, UPDATE, { id: c.id, input: { status: to, ...(to === "CLOSED" ? { resolution: "TRUE_POSITIVE" } : {}) } }, "updateIncident");
             c.status = to;
             gatewayOps.status!++;
-          } else if (action === "refer" && unreferred.length) {
+          } else if (action === "withdraw" && !c.withdrawn) {
+            await mutate(token, UPDATE, { id: c.id, input: { tlp: "RED", sharedWith: [] } }, "updateIncident");
+            c.withdrawn = true;
+            gatewayOps.withdraw!++;
+          } else if (action === "refer" && unreferred.length && !c.withdrawn) {
+            // Not after a withdrawal: an org that lost sight of an incident never regains it here, so
+            // what it should have received does not hang on when it happened to read.
             const agency = pick(unreferred);
             await mutate(token, REFER, { id: c.id, agencies: [agency] }, "referIncident");
             if (!c.referred.size) referredCases.push(c);
@@ -387,8 +426,22 @@ describe("incidentFeed through the gateway", () => {
       expect(r.tlp).toBe(r.payload.tlp);
       expect([...r.shared_with].sort()).toEqual([...new Set([...r.payload.shared_with, ...r.payload.referred_to])].sort());
     }
-    const expectedFor = (s: Subscriber) =>
-      rows.filter((r) => visibleTo(s.org, r.payload) && passes(s.filter, s.org, r.payload)).map((r) => r.seq);
+    // Where each org lost sight of an incident (a withdrawal): after it, it never regains it.
+    const lostAt = new Map<string, number>(); // `${org}|${incident}` → seq of the withdrawal
+    const sawLast = new Map<string, boolean>();
+    for (const r of rows) {
+      for (const org of [...providers, ...agencies]) {
+        const key = `${org}|${r.payload.id}`;
+        const sees = visibleTo(org, r.payload);
+        if (sawLast.get(key) && !sees) lostAt.set(key, r.seq);
+        else expect(sees && lostAt.has(key), `${org} regained incident ${r.payload.id}`).toBe(false);
+        sawLast.set(key, sees);
+      }
+    }
+    /** The events `s` may receive: visible as of the event, with an entry it may read, through its filter. */
+    const allowedFor = (s: Subscriber) => rows.filter((r) => visibleTo(s.org, r.payload) && kindFor(s.org, r.topic, r.payload) !== null && passes(s.filter, s.org, r.payload));
+    /** Of those, the ones it must have received: of incidents it still sees now. */
+    const expectedFor = (s: Subscriber) => allowedFor(s).filter((r) => !lostAt.has(`${s.org}|${r.payload.id}`)).map((r) => r.seq);
 
     // The final settle: every subscriber catches up on its last connection.
     // (On a timeout the comparison below shows what is missing.)
@@ -414,6 +467,8 @@ describe("incidentFeed through the gateway", () => {
     // Transactions committed in another order than they began in.
     expect(order.some((o) => o.began !== o.committed)).toBe(true);
     const all = rows.map((r) => r.seq);
+    // Some subscriber may have seen events of an incident that was withdrawn from it later.
+    expect(subscribers.some((s) => allowedFor(s).length > expectedFor(s).length), "a withdrawal hid events from a subscriber").toBe(true);
     for (const org of agencies) {
       const seen = rows.filter((r) => visibleTo(org, r.payload)).length;
       expect(seen, `${org} may see some events`).toBeGreaterThan(0);
@@ -424,6 +479,7 @@ describe("incidentFeed through the gateway", () => {
     // ---- Each subscriber: exactly its expected events.
     for (const s of subscribers) {
       const expected = expectedFor(s);
+      const allowed = new Set(allowedFor(s).map((r) => r.seq));
       const got = received(s);
       const gotSeqs = got.map((e) => decodeCursor(e.cursor));
 
@@ -456,6 +512,11 @@ describe("incidentFeed through the gateway", () => {
         // Events committed while it was away, delivered by the replay.
         const resumeSeq = decodeCursor(session.after);
         if (session.after !== startCursor && expected.some((q) => q > resumeSeq && q <= session.positionAtOpen)) replayedAfterReconnect++;
+        // Visible now, too: nothing of an incident withdrawn from the org before this connection opened.
+        for (const e of session.events) {
+          const withdrawal = lostAt.get(`${s.org}|${e.incident.id.replace(/^incident--/, "")}`);
+          if (withdrawal !== undefined) expect(withdrawal, `${s.name} received ${e.cursor} of an incident withdrawn from it before it connected`).toBeGreaterThan(session.positionAtOpen);
+        }
       }
       // A duplicate, should there be one, is the same event under the same cursor.
       const cursorOf = new Map<string, string>();
@@ -466,21 +527,26 @@ describe("incidentFeed through the gateway", () => {
         expect(row, `${s.name} received an event that is not in the log: ${JSON.stringify(e)}`).toBeDefined();
         // The event is the logged one.
         expect(e.incident.id).toBe(`incident--${row!.payload.id}`);
-        expect(e.kind).toBe(TOPIC_KIND[row!.topic]);
+        expect(e.kind).toBe(kindFor(s.org, row!.topic, row!.payload));
         expect([e.incident.owner, e.incident.tlp, e.incident.severity, e.incident.status]).toEqual([
           row!.payload.owner,
           row!.payload.tlp,
           row!.payload.severity,
           row!.payload.status,
         ]);
-        // Nothing of another org's AMBER or RED incident that was not shared with or referred to it.
+        // Nothing of another org's AMBER or RED incident that was not shared with or referred to it,
+        // no note or referral it may not read.
         expect(visibleTo(s.org, row!.payload), `${s.name} received a hidden event ${seq}`).toBe(true);
+        expect(allowed.has(seq), `${s.name} received event ${seq}, whose entries it may not read`).toBe(true);
         if (cursorOf.has(key)) expect(cursorOf.get(key)).toBe(e.cursor);
         cursorOf.set(key, e.cursor);
       }
       expect(new Set(gotSeqs).size, `${s.name}: nothing twice`).toBe(gotSeqs.length);
-      // No gap and nothing extra.
-      expect([...new Set(gotSeqs)].sort((a, b) => a - b), `${s.name}`).toEqual(expected);
+      // No gap and nothing extra: every event of an incident it still sees; of one withdrawn from it
+      // since, whatever reached it while it still saw it (checked above).
+      const gotSet = new Set(gotSeqs);
+      expect(expected.filter((q) => !gotSet.has(q)), `${s.name}: missing`).toEqual([]);
+      expect(gotSeqs.filter((q) => !allowed.has(q)), `${s.name}: extra`).toEqual([]);
       expect(expected.length, `${s.name} expects something`).toBeGreaterThan(0);
       expect(s.sessions.length, `${s.name} reconnected`).toBeGreaterThan(1);
     }

@@ -15,6 +15,13 @@ export interface SubscribeOptions {
   after?: string | null;
   /** A further server-side filter (severity, type, ...), applied after the TLP rule. */
   matches?: (event: HubEvent) => boolean;
+  /**
+   * The viewer's access now, for events that pass the rule as of themselves: of these, in order, the
+   * ones it may still see. A record withdrawn from the viewer since its event is then neither
+   * replayed nor delivered late. Called once per page replayed and per batch of live events taken
+   * from the queue, just before they are delivered.
+   */
+  stillVisible?: (events: readonly HubEvent[]) => Promise<readonly HubEvent[]>;
 }
 
 const PAGE = 500;
@@ -175,7 +182,7 @@ export class EventStream {
    * viewer's token expires.
    */
   subscribe(options: SubscribeOptions): AsyncIterableIterator<HubEvent> {
-    const { viewer, matches } = options;
+    const { viewer, matches, stillVisible } = options;
     const topics = new Set(options.topics);
     const wanted = (e: HubEvent) => topics.has(e.topic) && canSee(viewer, e) && (!matches || matches(e));
 
@@ -205,7 +212,8 @@ export class EventStream {
     let position = replaying ? decodeCursor(options.after!) : this.lastSeq;
     let replay = replaying;
     let checkedRetention = !replaying;
-    let buffer: HubEvent[] = [];
+    let buffer: readonly HubEvent[] = [];
+    let next = 0; // the next of `buffer` to deliver
     const stream = this;
 
     const finish = () => {
@@ -216,8 +224,13 @@ export class EventStream {
       buffer = [];
       wakeUp?.();
     };
+    /** Events taken from the log or the queue, less those the viewer may no longer see, to deliver next. */
+    const take = async (events: readonly HubEvent[]) => {
+      next = 0;
+      buffer = stillVisible && events.length ? await stillVisible(events) : events;
+    };
 
-    const next = async (): Promise<IteratorResult<HubEvent>> => {
+    const step = async (): Promise<IteratorResult<HubEvent>> => {
       for (;;) {
         if (done) return { done: true, value: undefined };
         if (viewer.validUntilMs <= Date.now()) {
@@ -228,7 +241,7 @@ export class EventStream {
           await stream.assertRetained(position);
           checkedRetention = true;
         }
-        if (buffer.length) return { done: false, value: buffer.shift()! };
+        if (next < buffer.length) return { done: false, value: buffer[next++]! };
         if (overflowed) {
           overflowed = false;
           replay = true;
@@ -240,7 +253,7 @@ export class EventStream {
             continue;
           }
           position = page[page.length - 1]!.seq;
-          buffer = matches ? page.filter(matches) : page;
+          await take(matches ? page.filter(matches) : page);
           continue;
         }
         while (head < queue.length && queue[head]!.seq <= position) head++; // already replayed
@@ -258,18 +271,17 @@ export class EventStream {
           });
           continue;
         }
-        const event = queue[head++]!;
-        if (head > 1024) {
-          queue = queue.slice(head);
-          head = 0;
-        }
-        position = event.seq;
-        return { done: false, value: event };
+        // Everything queued, at once: one look at the viewer's access now for the whole batch.
+        const batch = queue.slice(head);
+        queue = [];
+        head = 0;
+        position = batch[batch.length - 1]!.seq;
+        await take(batch);
       }
     };
 
     return {
-      next,
+      next: step,
       async return() {
         finish();
         return { done: true, value: undefined };

@@ -7,7 +7,7 @@ import type { MigrationSet } from "../db/orm.js";
 import type { ProjectionDefinition } from "../events/projection.js";
 import { scopeAuthChecker } from "./auth-checker.js";
 import type { Context } from "./context.js";
-import { buildSubgraph, subgraphSdl, type ReferenceResolvers } from "./federation.js";
+import { buildSubgraph, type ReferenceResolvers } from "./federation.js";
 
 /** Everything the kernel needs to know to run, migrate, compose and serve one subgraph. */
 export interface SubgraphDefinition {
@@ -55,6 +55,5 @@ export async function buildFederatedSchema(def: SubgraphDefinition): Promise<Bui
     validate: false, // inputs are validated by each service, which names the item and field at fault
     skipCheck: true,
   });
-  const federated = buildSubgraph(printSchemaWithDirectives(schema), createResolversMap(schema) as Record<string, Record<string, unknown>>, def.references ?? {});
-  return { schema: federated, sdl: subgraphSdl(federated) };
+  return buildSubgraph(printSchemaWithDirectives(schema), createResolversMap(schema) as Record<string, Record<string, unknown>>, def.references ?? {});
 }

@@ -11,9 +11,7 @@ async function organizationsByIds(ctx: Context, ids: readonly string[]): Promise
 /** The directory is readable by every member with a valid token; nothing more to check. */
 export const organizationReferences = {
   Organization: {
-    __resolveReference: async (reference: { id: unknown }, ctx: Context) =>
-      typeof reference.id === "string"
-        ? loaderFor<string, Organization>(ctx, "organization", (ids) => organizationsByIds(ctx, ids)).load(reference.id)
-        : null,
+    __resolveReference: (reference: { id: string }, ctx: Context) =>
+      loaderFor<string, Organization>(ctx, "organization", (ids) => organizationsByIds(ctx, ids)).load(reference.id),
   },
 };

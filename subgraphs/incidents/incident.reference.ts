@@ -15,12 +15,13 @@ export async function resolveIncidentReference(reference: { id: string }, ctx: C
 }
 
 /**
- * `_entities` for Indicator, to add `incidents` to it. The indicator itself belongs to the indicators
- * subgraph, which decides whether the viewer may see it; here only the id is echoed back, and
- * `incidents` applies the TLP rule to the incidents it lists.
+ * `_entities` for Indicator, to add `incidents` to it. The indicator belongs to the indicators
+ * subgraph; here only the id is echoed back, and `incidents` applies the TLP rule to the indicator
+ * (by its projected marking) and to each incident it lists: an indicator the viewer may not see
+ * answers exactly as one that does not exist, `incidents: []`.
  */
 export function resolveIndicatorLink(reference: { id: string }): IndicatorLink | null {
-  return parseIndicatorRef(reference?.id) ? { id: reference.id } : null;
+  return parseIndicatorRef(reference.id) ? { id: reference.id } : null;
 }
 
 export const incidentReferences = {

@@ -1,7 +1,7 @@
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { Viewer } from "../../src/auth/viewer.js";
 import { listCursors, parseStixId } from "../../src/graphql/ids.js";
-import type { Determination, IncidentStatus, InvestigationStatus, ProductKind, Resolution, Severity } from "./incident.enums.js";
+import type { Determination, IncidentStatus, InvestigationStatus, ProductKind, Resolution, Severity, TimelineKind } from "./incident.enums.js";
 import type { Incident } from "./incident.type.js";
 
 /** Rows of incidents.incident, their ids and list cursors, and the GraphQL view of them. */
@@ -35,6 +35,23 @@ export interface IncidentRow {
   reported_at: Date | string;
   created_at: Date | string;
   modified_at: Date | string;
+}
+
+/** A timeline entry as an event carries it: who may read it follows from these, never from its text. */
+export interface EntryMark {
+  id: number;
+  kind: TimelineKind;
+  author_org: string;
+  agencies: string[];
+}
+
+/**
+ * The payload of an incident event: the row after the change, and the timeline entries the change
+ * wrote. The feed shows the incident as of the event from it: its timeline is the entries up to the
+ * last of these, and who may learn of the event follows from who may read them.
+ */
+export interface IncidentEventPayload extends IncidentRow {
+  entries: EntryMark[];
 }
 
 const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));

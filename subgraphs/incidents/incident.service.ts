@@ -13,12 +13,21 @@ import type { Context } from "../../src/graphql/context.js";
 import { loaderFor } from "../../src/graphql/loader.js";
 import { SEVERITIES, SEVERITY_RANK, type IncidentEventKind, type IncidentStatus, type TimelineKind } from "./incident.enums.js";
 import type { IncidentFeedFilter, IncidentFilter, IncidentInput, IncidentUpdate } from "./incident.input.js";
-import { audienceOf, pageCursor, parseIncidentId, parseIndicatorRef, parsePageCursor, toIncident, type IncidentRow } from "./incident.row.js";
+import {
+  audienceOf,
+  pageCursor,
+  parseIncidentId,
+  parseIndicatorRef,
+  parsePageCursor,
+  toIncident,
+  type EntryMark,
+  type IncidentEventPayload,
+  type IncidentRow,
+} from "./incident.row.js";
 import type { Incident, IncidentConnection, IncidentEvent, IncidentResult, IncidentTimes, TimelineEntry } from "./incident.type.js";
 import { checkAgencies, checkNote, checkReport, checkTerms, checkUpdate, type IncidentValues } from "./incident.validation.js";
 import { caseTimes, moveStatus } from "./incident.workflow.js";
 import { IncidentEntity, rowOf } from "./incident.entity.js";
-import { TimelineEntryEntity } from "./timeline-entry.entity.js";
 import { INDICATOR_MARKINGS } from "./indicator-marking.projection.js";
 
 const DEFAULT_PAGE = 50;
@@ -46,11 +55,14 @@ const KIND_OF = Object.fromEntries(Object.entries(TOPIC_OF).map(([kind, topic]) 
 /** The TLP rule over incidents: the owner, open TLP, and the audience (shared-with orgs and referred agencies). */
 const INCIDENT_COLUMNS = { owner: "owner", tlp: "tlp", sharedWith: "audience" };
 const AUDIENCE_COLUMNS = { owner: "owner", tlp: "tlp", sharedWith: "shared_with" };
+/** The same, on `indicator_marking m` beside the incident table. */
+const MARKING_COLUMNS = { owner: "m.owner", tlp: "m.tlp", sharedWith: "m.shared_with" };
 
 const NOT_FOUND = (field = "id") => new InputError(`${field}: no incident with this id`, field, "NOT_FOUND");
 const refused = (error: InputError): IncidentResult => ({ incident: null, error });
 
 interface TimelineRow {
+  id: number;
   incident_id: string;
   kind: TimelineKind;
   author_org: string;
@@ -120,6 +132,31 @@ const COLUMNS = ["title", "description", "severity", "tlp", "shared_with", "refe
   "detected_at", "determination", "investigation_status", "incident_types", "criticality", "detection_methods", "affected_products"] as const;
 const LISTS = new Set(["shared_with", "referred_to", "account_ids", "incident_types", "detection_methods", "affected_products"]);
 const valueOf = (c: string) => (c === "indicator_ids" ? `${list(c)}::uuid[]` : LISTS.has(c) ? list(c) : `v.${c}`);
+
+/**
+ * Who reads a timeline entry, on an incident the viewer sees (as of an event, on the feed): everyone
+ * reads the reporter's entries; an agency's notes are read by the reporter, the agencies the incident
+ * is referred to and their author; a referral is read by the reporter and the agencies it named.
+ */
+function readable(entry: Pick<EntryMark, "kind" | "author_org" | "agencies">, owner: string, referredTo: readonly string[], org: string): boolean {
+  if (owner === org) return true;
+  if (entry.kind === "REFERRED") return entry.agencies.includes(org);
+  return entry.author_org === owner || entry.author_org === org || referredTo.includes(org);
+}
+
+/**
+ * An incident event as this org may learn of it, from the timeline entries its change wrote: none
+ * readable, and the event is not for it (nobody learns of a note or a referral they may not read); a
+ * resend that also referred is an update to those the referral did not name.
+ */
+function kindSeen(event: HubEvent, org: string): IncidentEventKind | null {
+  const p = event.payload as unknown as IncidentEventPayload;
+  // An event written before changes carried their entries shows to no one: nothing says who may read it.
+  const shown = (p.entries ?? []).filter((e) => readable(e, p.owner, p.referred_to, org));
+  if (!shown.length) return null;
+  const kind = KIND_OF[event.topic]!;
+  return kind === "REFERRED" && !shown.some((e) => e.kind === "REFERRED") ? "UPDATED" : kind;
+}
 
 /** The first of `named` that is not an agency, as the error for its place in the list as sent. */
 function firstNonAgency(kinds: ReadonlyMap<string, string>, named: readonly string[], sent: readonly string[] | null | undefined, field: string): InputError | null {
@@ -283,8 +320,11 @@ export class IncidentService {
           "incident_insert",
         );
         if (!row) return null;
-        await this.addEntries(em, row, [{ kind: "REPORTED", toStatus: "NEW" }, ...(row.referred_to.length ? [{ kind: "REFERRED" as const, agencies: row.referred_to }] : [])]);
-        await this.emit(em, "REPORTED", row);
+        const entries = await this.addEntries(em, row, [
+          { kind: "REPORTED", toStatus: "NEW" },
+          ...(row.referred_to.length ? [{ kind: "REFERRED" as const, agencies: row.referred_to }] : []),
+        ]);
+        await this.emit(em, "REPORTED", row, entries);
         return { incident: toIncident(row, this.viewer), error: null };
       });
       if (result) return result;
@@ -301,8 +341,8 @@ export class IncidentService {
     }
     const row = await this.write(em, current, next, current.status, current.resolution);
     const added = referredTo.filter((a) => !current.referred_to.includes(a));
-    await this.addEntries(em, row, [{ kind: "UPDATED" }, ...(added.length ? [{ kind: "REFERRED" as const, agencies: added }] : [])]);
-    await this.emit(em, added.length ? "REFERRED" : "UPDATED", row);
+    const entries = await this.addEntries(em, row, [{ kind: "UPDATED" }, ...(added.length ? [{ kind: "REFERRED" as const, agencies: added }] : [])]);
+    await this.emit(em, added.length ? "REFERRED" : "UPDATED", row, entries);
     return { incident: toIncident(row, this.viewer), error: null };
   }
 
@@ -368,8 +408,7 @@ export class IncidentService {
       const entries: NewEntry[] = [];
       if (fieldsChanged || (!statusChanged && resolution !== current.resolution)) entries.push({ kind: "UPDATED" });
       if (statusChanged) entries.push({ kind: "STATUS", fromStatus: current.status, toStatus: status, text: resolution });
-      await this.addEntries(em, row, entries);
-      await this.emit(em, statusChanged && status === "CLOSED" ? "CLOSED" : "UPDATED", row);
+      await this.emit(em, statusChanged && status === "CLOSED" ? "CLOSED" : "UPDATED", row, await this.addEntries(em, row, entries));
       return { incident: toIncident(row, this.viewer), error: null };
     });
   }
@@ -386,8 +425,7 @@ export class IncidentService {
         return refused(new InputError("id: only the reporting org and the agencies it is referred to may add notes", "id", "FORBIDDEN"));
       }
       const [row] = await query<IncidentRow>(em, "update incidents.incident set modified_at = now() where id = $1 returning *", [current.id], "incident_touch");
-      await this.addEntries(em, row!, [{ kind: "NOTE", text: checked.value }]);
-      await this.emit(em, "NOTE", row!);
+      await this.emit(em, "NOTE", row!, await this.addEntries(em, row!, [{ kind: "NOTE", text: checked.value }]));
       return { incident: toIncident(row!, this.viewer), error: null };
     });
   }
@@ -412,37 +450,39 @@ export class IncidentService {
         [current.id, added],
         "incident_refer",
       );
-      await this.addEntries(em, row!, [{ kind: "REFERRED", agencies: added }]);
-      await this.emit(em, "REFERRED", row!);
+      await this.emit(em, "REFERRED", row!, await this.addEntries(em, row!, [{ kind: "REFERRED", agencies: added }]));
       return { incident: toIncident(row!, this.viewer), error: null };
     });
   }
 
-  private async addEntries(em: EntityManager, row: IncidentRow, entries: readonly NewEntry[]): Promise<void> {
-    if (!entries.length) return;
-    await em.insertMany(
-      TimelineEntryEntity,
-      entries.map((e) => ({
-        incidentId: row.id,
-        kind: e.kind,
-        authorOrg: this.viewer.org,
-        fromStatus: e.fromStatus ?? null,
-        toStatus: e.toStatus ?? null,
-        text: e.text ?? null,
-        agencies: e.agencies ?? [],
-      })),
+  /** Writes the change's timeline entries, in order; returns them as its event carries them. */
+  private async addEntries(em: EntityManager, row: IncidentRow, entries: readonly NewEntry[]): Promise<EntryMark[]> {
+    return query<EntryMark>(
+      em,
+      `insert into incidents.timeline_entry (incident_id, kind, author_org, from_status, to_status, text, agencies)
+       select $1, e.kind, $2, e.from_status, e.to_status, e.text, array(select jsonb_array_elements_text(e.agencies))
+         from rows from (jsonb_to_recordset($3::jsonb) as (kind text, from_status text, to_status text, text text, agencies jsonb))
+           with ordinality as e(kind, from_status, to_status, text, agencies, ord)
+        order by e.ord
+       returning id, kind, author_org, agencies`,
+      [
+        row.id,
+        this.viewer.org,
+        JSON.stringify(entries.map((e) => ({ kind: e.kind, from_status: e.fromStatus ?? null, to_status: e.toStatus ?? null, text: e.text ?? null, agencies: e.agencies ?? [] }))),
+      ],
+      "timeline_entries_insert",
     );
   }
 
   /** The event for a change, last in its transaction; its audience is the incident's. */
-  private async emit(em: EntityManager, kind: IncidentEventKind, row: IncidentRow): Promise<void> {
-    await appendEvents(em, [{ topic: TOPIC_OF[kind], owner: row.owner, tlp: row.tlp, sharedWith: audienceOf(row), payload: row as unknown as Record<string, unknown> }]);
+  private async emit(em: EntityManager, kind: IncidentEventKind, row: IncidentRow, entries: EntryMark[]): Promise<void> {
+    const payload: IncidentEventPayload = { ...row, entries };
+    await appendEvents(em, [{ topic: TOPIC_OF[kind], owner: row.owner, tlp: row.tlp, sharedWith: audienceOf(row), payload: payload as unknown as Record<string, unknown> }]);
   }
 
   /**
-   * Timeline entries the viewer may read, per incident: everyone who sees the incident reads the
-   * reporter's entries; an agency's notes are read by the reporter, the agencies it is referred to
-   * and their author; a referral is shown to the reporter and to the agencies it named.
+   * Timeline entries the viewer may read (`readable`), oldest first; of an incident as of a feed
+   * event, only those written up to that event.
    */
   timeline(incident: Incident): Promise<TimelineEntry[]> {
     const loader = loaderFor<string, TimelineRow[]>(this.ctx, "timeline", async (uuids) => {
@@ -456,17 +496,19 @@ export class IncidentService {
     });
     return loader.load(incident.uuid).then((rows) => {
       const org = this.viewer.org;
-      const reporter = incident.owner === org;
-      const referred = incident.referredTo.includes(org);
-      return (rows ?? []).flatMap((r): TimelineEntry[] => {
-        if (r.kind === "REFERRED") {
-          const agencies = reporter ? r.agencies : r.agencies.filter((a) => a === org);
-          if (!agencies.length) return [];
-          return [{ kind: r.kind, at: new Date(r.at), authorOrg: r.author_org, fromStatus: null, toStatus: null, text: null, agencies }];
-        }
-        if (r.author_org !== incident.owner && !reporter && !referred && r.author_org !== org) return [];
-        return [{ kind: r.kind, at: new Date(r.at), authorOrg: r.author_org, fromStatus: r.from_status, toStatus: r.to_status, text: r.text, agencies: [] }];
-      });
+      const through = incident.timelineThrough ?? Infinity;
+      return (rows ?? [])
+        .filter((r) => r.id <= through && readable(r, incident.owner, incident.referredTo, org))
+        .map((r) => ({
+          kind: r.kind,
+          at: new Date(r.at),
+          authorOrg: r.author_org,
+          fromStatus: r.from_status,
+          toStatus: r.to_status,
+          text: r.text,
+          // A referral names the agencies the viewer may know of: all for the reporter, itself for an agency.
+          agencies: incident.owner === org ? r.agencies : r.agencies.filter((a) => a === org),
+        }));
     });
   }
 
@@ -485,7 +527,11 @@ export class IncidentService {
     return incident.indicatorUuids.filter((_, i) => shown[i]).map((u) => ({ id: `indicator--${u}` }));
   }
 
-  /** `Indicator.incidents`: the incidents linking this indicator that the viewer may see, newest first. */
+  /**
+   * `Indicator.incidents`: the incidents linking this indicator that the viewer may see, newest first;
+   * none when the viewer may not see the indicator itself (by its projected marking), exactly as for
+   * an indicator that does not exist, so that `_entities` is no oracle of who links what.
+   */
   async incidentsOfIndicator(indicatorId: string): Promise<Incident[]> {
     const uuid = parseIndicatorRef(indicatorId);
     if (!uuid) return [];
@@ -496,6 +542,7 @@ export class IncidentService {
       const rows = await query<IncidentRow & { linked: string }>(
         this.em,
         `select u.linked, i.* from unnest(${params.add(uuids)}::uuid[]) as u(linked)
+           join incidents.indicator_marking m on m.indicator_id = u.linked and ${visibleToSql(this.viewer, params, MARKING_COLUMNS)}
            cross join lateral (select * from incidents.incident
              where ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)} and indicator_ids @> array[u.linked]
              order by seq desc limit ${MAX_INCIDENTS_PER_INDICATOR}) i`,
@@ -507,7 +554,11 @@ export class IncidentService {
     return ((await loader.load(uuid)) ?? []).map((r) => toIncident(r, this.viewer));
   }
 
-  /** The feed: every incident event the viewer may see that passes the filter, from `after` or from now. */
+  /**
+   * The feed: every incident event that passes the filter and that the viewer may see as of the event
+   * (its marking, and a timeline entry of it the viewer may read) and now (the incident's current
+   * marking), from `after` or from now.
+   */
   subscribe(filter: IncidentFeedFilter | null | undefined, after: string | null | undefined): AsyncIterableIterator<HubEvent> {
     const types = filter?.types?.length ? checkTerms("filter.types", filter.types) : null;
     if (types && !types.ok) throw badInput(types.error.message, types.error.field ?? undefined);
@@ -520,12 +571,29 @@ export class IncidentService {
       if (statuses && !statuses.has(row.status)) return false;
       if (types?.ok && !row.incident_types.some((t) => types.value.includes(t))) return false;
       if (filter?.referredToMe && !row.referred_to.includes(org)) return false;
-      return true;
+      return kindSeen(event, org) !== null;
     };
-    return this.ctx.hub.events.subscribe({ topics: INCIDENT_TOPICS, viewer: this.viewer, after, matches });
+    return this.ctx.hub.events.subscribe({ topics: INCIDENT_TOPICS, viewer: this.viewer, after, matches, stillVisible: (events) => this.visibleNow(events) });
   }
 
+  /** Of these incident events, those whose incident the viewer may still see: withdrawn since, it is not replayed or delivered late. */
+  private async visibleNow(events: readonly HubEvent[]): Promise<HubEvent[]> {
+    const idOf = (e: HubEvent) => (e.payload as unknown as IncidentRow).id;
+    const params = new Params();
+    const rows = await query<{ id: string }>(
+      this.em,
+      `select id from incidents.incident where id = any(${params.add([...new Set(events.map(idOf))])}::uuid[]) and ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)}`,
+      params.values,
+      "incidents_visible_now",
+    );
+    const visible = new Set(rows.map((r) => r.id));
+    return events.filter((e) => visible.has(idOf(e)));
+  }
+
+  /** A feed event as the viewer sees it: the incident and its timeline as they were after the event. */
   static toEvent(event: HubEvent, viewer: Viewer): IncidentEvent {
-    return { cursor: encodeCursor(event.seq), kind: KIND_OF[event.topic]!, incident: toIncident(event.payload as unknown as IncidentRow, viewer) };
+    const payload = event.payload as unknown as IncidentEventPayload;
+    const incident = { ...toIncident(payload, viewer), timelineThrough: Math.max(...payload.entries.map((e) => e.id)) };
+    return { cursor: encodeCursor(event.seq), kind: kindSeen(event, viewer.org)!, incident };
   }
 }

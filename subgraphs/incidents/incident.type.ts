@@ -29,6 +29,9 @@ export class Incident {
   /** The stored uuid, for the field resolvers. */
   uuid!: string;
 
+  /** Set on an incident as of a feed event: its timeline is the entries up to this id (the last the event wrote). */
+  timelineThrough?: number;
+
   @Field({ description: "1-300 characters" })
   title!: string;
 
