@@ -328,4 +328,40 @@ describe("indicatorPublished through the gateway", () => {
       expect(errorCode(overSse.state.errors)).toBe("BAD_USER_INPUT");
     }
   });
+
+  it("replays nothing of an indicator withdrawn from the viewer since, over graphql-ws and SSE, and straight at the subgraph", async () => {
+    const { sub, cursor } = await live();
+    sub.stop();
+    const [kept, withdrawn] = [nextValue("kept"), nextValue("withdrawn")];
+    await publish([kept, withdrawn]);
+    // The publisher re-marks one of them RED, shared with no one: S may no longer see it at all.
+    const remark = await t.gql(PUBLISH, { input: [{ type: "DOMAIN", value: withdrawn, tlp: "RED", sharedWith: [] }] }, publisherToken);
+    expect(remark.data.publishIndicators.failed).toBe(0);
+    const marker = nextValue("after-withdrawal");
+    await publish([marker]);
+
+    const overWs = record(client(readerToken), cursor);
+    await until("the replay up to the marker", () => overWs.has(marker) || overWs.state.ended);
+    expect(overWs.state.errors).toEqual([]);
+    expect(overWs.values()).toEqual([kept, marker]);
+    overWs.stop();
+
+    const overSse = await sse(t.gatewayUrl, readerToken, cursor);
+    await until("the SSE replay up to the marker", () => overSse.values().includes(marker) || overSse.state.ended);
+    expect(overSse.values()).toEqual([kept, marker]);
+    await overSse.stop();
+
+    const directClient = t.ws(readerToken, t.subgraphUrl("indicators"));
+    clients.push(directClient);
+    const direct = record(directClient, cursor);
+    await until("the direct replay up to the marker", () => direct.has(marker) || direct.state.ended);
+    expect(direct.values()).toEqual([kept, marker]);
+    direct.stop();
+
+    // The owner still replays all of it, the RED re-publication included.
+    const owner = record(client(publisherToken), cursor);
+    await until("the owner's replay", () => owner.has(marker) || owner.state.ended);
+    expect(owner.values()).toEqual([kept, withdrawn, withdrawn, marker]);
+    owner.stop();
+  });
 });

@@ -295,7 +295,18 @@ export class IndicatorService {
    * or from now. Both topics share the log's cursors.
    */
   subscribe(topic: typeof TOPIC_PUBLISHED | typeof TOPIC_REVOKED, after: string | null | undefined): AsyncIterableIterator<HubEvent> {
-    return this.ctx.hub.events.subscribe({ topics: [topic], viewer: this.ctx.viewer, after });
+    return this.ctx.hub.events.subscribe({ topics: [topic], viewer: this.ctx.viewer, after, stillVisible: (events) => this.visibleNow(events) });
+  }
+
+  /**
+   * Of these events, those whose indicator the viewer may still see: one re-marked out of its sight
+   * since (RED, unshared) is neither replayed nor delivered late, as for incidents.
+   */
+  private async visibleNow(events: readonly HubEvent[]): Promise<HubEvent[]> {
+    const idOf = (e: HubEvent) => (e.payload as unknown as IndicatorRow).id;
+    const rows = await this.visibleRows([...new Set(events.map(idOf))]);
+    const visible = new Set(rows.map((r) => r.id));
+    return events.filter((e) => visible.has(idOf(e)));
   }
 
   static toEvent(event: HubEvent, viewer: Viewer): IndicatorEvent {
