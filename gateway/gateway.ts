@@ -17,6 +17,7 @@ import { createErrorMasker } from "./mask-error.js";
 import { SharedSubscriptions, type SubscribeArgs } from "./shared-subscriptions.js";
 import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
+import { useUtf8Bodies } from "./utf8.plugin.js";
 
 export interface GatewayOptions {
   config: Config;
@@ -81,7 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
     },
     maskedErrors: { maskError },
-    plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors()],
+    plugins: () => [useEdgeAuth(verifier), useUtf8Bodies(), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors()],
   });
   // A graphql-ws subscription that arrives before any HTTP request needs the schema loaded.
   await runtime.getSchema();

@@ -8,6 +8,7 @@ import type { ProjectionDefinition } from "../events/projection.js";
 import { scopeAuthChecker } from "./auth-checker.js";
 import type { Context } from "./context.js";
 import { buildSubgraph, subgraphSdl, type ReferenceResolvers } from "./federation.js";
+import { refuseMalformedArguments } from "./well-formed.js";
 
 /** Everything the kernel needs to know to run, migrate, compose and serve one subgraph. */
 export interface SubgraphDefinition {
@@ -56,5 +57,6 @@ export async function buildFederatedSchema(def: SubgraphDefinition): Promise<Bui
     skipCheck: true,
   });
   const federated = buildSubgraph(printSchemaWithDirectives(schema), createResolversMap(schema) as Record<string, Record<string, unknown>>, def.references ?? {});
+  refuseMalformedArguments(federated);
   return { schema: federated, sdl: subgraphSdl(federated) };
 }

@@ -10,6 +10,7 @@ import { appendEvents } from "../../src/events/outbox.js";
 import { Topics } from "../../src/events/topics.js";
 import type { Context } from "../../src/graphql/context.js";
 import { InputError } from "../../src/graphql/common.types.js";
+import { characterCount, malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import { IndicatorEntity } from "./indicator.entity.js";
 import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { lookupForms, MAX_VALUE_LENGTH } from "./indicator.normalize.js";
@@ -17,7 +18,7 @@ import { pageCursor, parseIndicatorId, parsePageCursor, rowOf, toIndicator, type
 import { planImport } from "./indicator.stix-import.js";
 import { stixBundle } from "./indicator.stix.js";
 import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport, StixImportResult } from "./indicator.type.js";
-import { checkIndicator, LABEL_PATTERN, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
+import { checkIndicator, LABEL_PATTERN, LABEL_RULE, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
 
 export const TOPIC_PUBLISHED = Topics.INDICATOR_PUBLISHED;
 export const TOPIC_REVOKED = Topics.INDICATOR_REVOKED;
@@ -71,8 +72,9 @@ export class IndicatorService {
     let label: string | null = null;
     if (filter?.owner != null && !ORG_ID_PATTERN.test(filter.owner)) throw badInput("filter.owner: not an org id", "filter.owner");
     if (filter?.label != null) {
-      label = filter.label.trim().toLowerCase();
-      if (!LABEL_PATTERN.test(label)) throw badInput("filter.label: 1-64 characters of a-z, 0-9, '.', '_', ':' or '-'", "filter.label");
+      // Matched as labels are stored: exactly, so a label that could never be stored is refused.
+      if (!LABEL_PATTERN.test(filter.label)) throw badInput(`filter.label: ${LABEL_RULE}`, "filter.label");
+      label = filter.label;
     }
     if (filter?.minConfidence != null && (filter.minConfidence < 0 || filter.minConfidence > 100)) {
       throw badInput("filter.minConfidence: must be from 0 to 100", "filter.minConfidence");
@@ -165,7 +167,7 @@ export class IndicatorService {
     if (values.length > MAX_LOOKUP) throw badInput(`values: at most ${MAX_LOOKUP} values per lookup (got ${values.length})`, "values");
     const forms = new Set<string>();
     for (const [i, v] of values.entries()) {
-      if (v.length > MAX_VALUE_LENGTH) throw badInput(`values[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, `values[${i}]`);
+      if (characterCount(v) > MAX_VALUE_LENGTH) throw badInput(`values[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, `values[${i}]`);
       for (const f of lookupForms(v)) forms.add(f);
     }
     if (!forms.size) return [];
@@ -275,6 +277,7 @@ export class IndicatorService {
   /** Owner only. A viewer who may not see the indicator is told it does not exist. */
   async revoke(id: string): Promise<Indicator | null> {
     const { viewer } = this.ctx;
+    if (malformedTextAt(id) !== null) throw badInput(`id: ${NOT_WELL_FORMED}`, "id");
     const uuid = parseIndicatorId(id);
     if (!uuid) return null;
     return this.em.transactional(async (em) => {
