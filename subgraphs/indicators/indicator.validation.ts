@@ -24,7 +24,8 @@ export interface ValidIndicator {
   sharedWith: string[];
   labels: string[];
   description: string | null;
-  validFrom: Date;
+  /** Null when not given: now for a new indicator; an existing one keeps its own (see the upsert). */
+  validFrom: Date | null;
   validUntil: Date | null;
 }
 
@@ -76,14 +77,16 @@ export function checkIndicator(input: IndicatorInput, owner: string, now: Date):
     return bad("description", "contains control characters (only tab and line breaks are allowed)");
   }
 
-  const validFrom = input.validFrom ?? now;
-  if (!validDate(validFrom)) return bad("validFrom", "not a date-time");
-  if (validFrom.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validFrom", "more than ten years ahead");
-  if (validFrom.getTime() < EARLIEST) return bad("validFrom", "before 1990");
+  const validFrom = input.validFrom ?? null;
+  if (validFrom !== null) {
+    if (!validDate(validFrom)) return bad("validFrom", "not a date-time");
+    if (validFrom.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validFrom", "more than ten years ahead");
+    if (validFrom.getTime() < EARLIEST) return bad("validFrom", "before 1990");
+  }
   const validUntil = input.validUntil ?? null;
   if (validUntil !== null) {
     if (!validDate(validUntil)) return bad("validUntil", "not a date-time");
-    if (validUntil <= validFrom) return bad("validUntil", "must be after validFrom");
+    if (validUntil <= (validFrom ?? now)) return bad("validUntil", "must be after validFrom");
     if (validUntil.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validUntil", "more than ten years from now");
   }
 
