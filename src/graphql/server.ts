@@ -16,6 +16,7 @@ import { createOrm } from "../db/orm.js";
 import { ProjectionRunner } from "../events/projection.js";
 import { errorBody, formatClientError, maskedGraphQLError } from "../errors.js";
 import { closeWhenTokenExpires, listenForGraphQL } from "../net.js";
+import { idempotencyPlugin } from "./idempotency.js";
 import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
@@ -145,6 +146,7 @@ export async function startSubgraphServer(
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(), // no HTTP caching of GraphQL answers, and a hook per field saved
       requestLog,
+      idempotencyPlugin({ subgraph: def.name, windowSeconds: config.idempotency.IDEMPOTENCY_WINDOW_SECONDS, log }),
       {
         async serverWillStart() {
           return {
