@@ -120,6 +120,40 @@ describe("Idempotency-Key on mutations, through the gateway", () => {
     expect(await events(P, "incident.note")).toBe(1);
   });
 
+  it("revokes, updates and refers once when each is retried with its key", async () => {
+    const [item] = batch("revoke", 1);
+    const published = await post(t.gatewayUrl, tokens[P]!, { query: PUBLISH, variables: { input: [item] } });
+    const indicatorId = published.body.data.publishIndicators.results[0].indicator.id;
+    const REVOKE = `mutation Revoke($id: ID!) { revokeIndicator(id: $id) { id revoked modifiedAt } }`;
+    const rk = key();
+    const r1 = await post(t.gatewayUrl, tokens[P]!, { query: REVOKE, variables: { id: indicatorId } }, { "idempotency-key": rk });
+    const r2 = await post(t.gatewayUrl, tokens[P]!, { query: REVOKE, variables: { id: indicatorId } }, { "idempotency-key": rk });
+    expect(r1.body.data.revokeIndicator.revoked).toBe(true);
+    expect(r2.body).toEqual(r1.body);
+    const revoked = await db.query("select count(*) from hub.event where topic = 'indicator.revoked' and payload->>'id' = $1", [indicatorId.replace("indicator--", "")]);
+    expect(Number(revoked.rows[0].count)).toBe(1);
+
+    const agency = orgId("idem-agency");
+    expect((await t.gql(`{ viewer { org } }`, {}, await t.token(agency, "AGENCY", ["incidents:read"]))).errors).toBeUndefined();
+    const created = await post(t.gatewayUrl, tokens[P]!, { query: REPORT, variables: { input: { title: `Case ${run}`, severity: "LOW", tlp: "AMBER" } } });
+    const id = created.body.data.reportIncident.incident.id;
+    const before = await events(P, "incident.updated");
+    const UPDATE = `mutation Update($id: ID!, $input: IncidentUpdate!) { updateIncident(id: $id, input: $input) { incident { id status } error { message } } }`;
+    const uk = key();
+    const u1 = await post(t.gatewayUrl, tokens[P]!, { query: UPDATE, variables: { id, input: { status: "TRIAGED" } } }, { "idempotency-key": uk });
+    const u2 = await post(t.gatewayUrl, tokens[P]!, { query: UPDATE, variables: { id, input: { status: "TRIAGED" } } }, { "idempotency-key": uk });
+    expect(u1.body.data.updateIncident.incident.status).toBe("TRIAGED");
+    expect(u2.body).toEqual(u1.body);
+    expect(await events(P, "incident.updated")).toBe(before + 1);
+    const REFER = `mutation Refer($id: ID!, $a: [String!]!) { referIncident(id: $id, agencies: $a) { incident { referredTo } error { message } } }`;
+    const fk = key();
+    const f1 = await post(t.gatewayUrl, tokens[P]!, { query: REFER, variables: { id, a: [agency] } }, { "idempotency-key": fk });
+    const f2 = await post(t.gatewayUrl, tokens[P]!, { query: REFER, variables: { id, a: [agency] } }, { "idempotency-key": fk });
+    expect(f1.body.data.referIncident.incident.referredTo).toEqual([agency]);
+    expect(f2.body).toEqual(f1.body);
+    expect(await events(P, "incident.referred")).toBe(1);
+  });
+
   it("records one registration of a retried registerOrganization (directory)", async () => {
     const k = key();
     const target = orgId("idem-reg");
@@ -313,6 +347,18 @@ describe("writes that change nothing emit nothing", () => {
     const back = await t.gql(`mutation($input: [IndicatorInput!]!) { publishIndicators(input: $input) { results { changed } } }`, { input: [{ ...item, confidence: 90, validUntil: null }] }, token);
     expect(back.data.publishIndicators.results[0].changed).toBe(true);
     expect(await events(value)).toBe(before + 1);
+  });
+
+  it("emits nothing when an indicator already revoked is revoked again", async () => {
+    const value = `revoke-twice-${run}.noop.example`;
+    const published = await t.gql(PUBLISH, { input: [{ type: "DOMAIN", value, tlp: "GREEN" }] }, token);
+    const id = published.data.publishIndicators.results[0].indicator.id;
+    const REVOKE = `mutation($id: ID!) { revokeIndicator(id: $id) { id revoked modifiedAt } }`;
+    const first = await t.gql(REVOKE, { id }, token);
+    const again = await t.gql(REVOKE, { id }, token);
+    expect(again.data.revokeIndicator).toEqual(first.data.revokeIndicator);
+    const revoked = await db.query("select count(*) from hub.event where topic = 'indicator.revoked' and payload->>'value' = $1", [value]);
+    expect(Number(revoked.rows[0].count)).toBe(1);
   });
 
   it("emits nothing for an incident resent unchanged by sourceRef, an update that changes nothing, or a referral already made", async () => {

@@ -316,6 +316,8 @@ export class IndicatorService {
       const indicator = await em.findOne(IndicatorEntity, { id: uuid }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!indicator || !canSee(viewer, indicator)) return null;
       if (indicator.owner !== viewer.org) throw forbidden("only the org that published an indicator can revoke it");
+      // Revoked already: nothing changes, so nothing is written and no second event wakes subscribers.
+      if (indicator.revoked) return toIndicator(rowOf(indicator), viewer);
       indicator.revoked = true;
       indicator.modifiedAt = new Date();
       await em.flush();
