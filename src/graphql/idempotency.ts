@@ -119,7 +119,7 @@ export function idempotencyPlugin(options: IdempotencyOptions): ApolloServerPlug
           open = undefined;
           // An unexpected failure is no answer to keep: nothing of it commits, and a retry runs afresh.
           if (response.body.kind !== "single" || errors?.some((e) => !repeatable(e))) {
-            await em.rollback();
+            await em.rollback().catch((err) => log.warn({ err, requestId: contextValue.requestId }, "rollback of an idempotent mutation failed"));
             return;
           }
           try {

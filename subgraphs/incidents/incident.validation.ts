@@ -241,12 +241,10 @@ export function checkAgencies(values: string[], owner: string): Checked<string[]
   });
 }
 
-/** An incident id argument: any text that is well-formed; whether it names an incident is the service's question. */
-export function checkId(id: string): Checked<string> {
-  return attempt(() => {
-    wellFormed(id, "id");
-    return id;
-  });
+/** Why an incident id argument is no text at all; whether it names an incident is the service's question. */
+export function malformedId(id: string): InputError | null {
+  const checked = attempt(() => wellFormed(id, "id"));
+  return checked.ok ? null : checked.error;
 }
 
 export function checkTerms(field: string, values: string[]): Checked<string[]> {
