@@ -3,9 +3,10 @@ import { supergraphFromSchemaDir, type SubgraphEndpoint } from "../gateway/compo
 import { createTokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded.js";
-import { hubMigrations } from "../src/db/migrations/Migration20261125000000_hub.js";
+import { hubMigrations } from "../src/db/migrations/index.js";
 import { migrate } from "../src/db/orm.js";
 import { EventStream } from "../src/events/event-stream.js";
+import { pruneIdempotencyRecords } from "../src/graphql/idempotency.js";
 import type { HubServices } from "../src/graphql/context.js";
 import { startSubgraphServer, type RunningSubgraph } from "../src/graphql/server.js";
 import type { SubgraphDefinition } from "../src/graphql/subgraph.js";
@@ -23,7 +24,14 @@ export interface RunningHub {
   gateway?: RunningGateway;
   subgraphs: RunningSubgraph[];
   services?: HubServices;
+  /** What the hourly timer does: events past retention, idempotency records past their window. */
+  prune(): Promise<PruneCounts>;
   stop(): Promise<void>;
+}
+
+export interface PruneCounts {
+  events: number;
+  idempotencyRecords: number;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -61,21 +69,12 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
     const verifier = await createTokenVerifier(config);
     const running: RunningSubgraph[] = [];
     let services: HubServices | undefined;
+    let prune = async (): Promise<PruneCounts> => ({ events: 0, idempotencyRecords: 0 });
     if (options.subgraphs.length) {
       await migrate(databaseUrl!, [{ schema: "hub", migrations: hubMigrations }, ...options.subgraphs.map((s) => s.migrations)], log);
       const events = new EventStream(databaseUrl!, log.child({ component: "events" }));
       await events.start();
       stops.push(() => events.close());
-      const pruneLog = () => {
-        events
-          .prune(config.events.EVENT_RETENTION_DAYS)
-          .then((n) => n && log.info({ events: n }, "pruned events older than the retention window"))
-          .catch((err) => log.warn({ err }, "event log pruning failed"));
-      };
-      pruneLog();
-      const prune = setInterval(pruneLog, PRUNE_EVERY_MS);
-      prune.unref();
-      stops.push(async () => clearInterval(prune));
       services = { config, log, orgs: new OrgDirectory(), events };
 
       const { SUBGRAPH_PORT_BASE: base, HOST: host } = config.server;
@@ -89,6 +88,21 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
         stops.push(() => sub.close());
         running.push(sub);
       }
+      // The hub's tables are shared: any of this process's subgraphs' connections reaches them.
+      const em = () => running[0]!.orm.em.fork();
+      prune = async () => ({
+        events: await events.prune(config.events.EVENT_RETENTION_DAYS),
+        idempotencyRecords: await pruneIdempotencyRecords(em(), config.idempotency.IDEMPOTENCY_WINDOW_SECONDS),
+      });
+      const pruneLog = () => {
+        prune()
+          .then((n) => (n.events || n.idempotencyRecords) && log.info(n, "pruned events and idempotency records past their windows"))
+          .catch((err) => log.warn({ err }, "pruning failed"));
+      };
+      pruneLog();
+      const timer = setInterval(pruneLog, PRUNE_EVERY_MS);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
     }
 
     let gateway: RunningGateway | undefined;
@@ -106,7 +120,7 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
       });
       stops.push(() => gateway!.close());
     }
-    return { gateway, subgraphs: running, services, stop };
+    return { gateway, subgraphs: running, services, prune: () => prune(), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -7,6 +7,7 @@ import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
 import { errorBody, isGraphQLError } from "../src/errors.js";
+import { IDEMPOTENCY_HEADER } from "../src/graphql/idempotency.js";
 import type { Logger } from "../src/logger.js";
 import { closeWhenTokenExpires, listenForGraphQL } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
@@ -17,6 +18,8 @@ import { createErrorMasker } from "./mask-error.js";
 import { SharedSubscriptions, type SubscribeArgs } from "./shared-subscriptions.js";
 import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
+import { useUtf8Bodies } from "./utf8.plugin.js";
+import { useRefusalStatus } from "./idempotency.plugin.js";
 
 export interface GatewayOptions {
   config: Config;
@@ -64,7 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     landingPage: false,
     // Browsers may call the hub only from the origins named in CORS_ORIGINS; none by default.
     cors: config.server.CORS_ORIGINS
-      ? { origin: config.server.CORS_ORIGINS.split(","), methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type", "x-request-id"], credentials: false }
+      ? { origin: config.server.CORS_ORIGINS.split(","), methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type", "x-request-id", IDEMPOTENCY_HEADER], credentials: false }
       : false,
     graphiql: !production,
     batching: config.limits.MAX_BATCHED_OPERATIONS > 0 ? { limit: config.limits.MAX_BATCHED_OPERATIONS } : false,
@@ -80,8 +83,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
       },
     },
+    // Each subgraph records its part of a mutation under the client's key (src/graphql/idempotency.ts).
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ request }) => ({ [IDEMPOTENCY_HEADER]: request.headers.get(IDEMPOTENCY_HEADER) }),
+    },
     maskedErrors: { maskError },
-    plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors()],
+    plugins: () => [useEdgeAuth(verifier), useUtf8Bodies(), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors(), useRefusalStatus()],
   });
   // A graphql-ws subscription that arrives before any HTTP request needs the schema loaded.
   await runtime.getSchema();

@@ -89,6 +89,11 @@ const EventsSchema = z.object({
   SUBSCRIPTION_RING_SECONDS: positiveInt.max(3600).default(600),
 });
 
+const IdempotencySchema = z.object({
+  /** How long a mutation's Idempotency-Key and answer are kept: a retry within it is answered from them. */
+  IDEMPOTENCY_WINDOW_SECONDS: positiveInt.max(30 * 24 * 3600).default(24 * 3600),
+});
+
 const LoggingSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -99,6 +104,7 @@ const SCHEMAS = {
   auth: AuthSchema,
   limits: LimitsSchema,
   events: EventsSchema,
+  idempotency: IdempotencySchema,
   logging: LoggingSchema,
 } as const;
 

@@ -21,6 +21,10 @@ export const ErrorCode = {
   SUBSCRIBER_TOO_SLOW: "SUBSCRIBER_TOO_SLOW",
   /** A feed's source stayed unavailable; the subscriber resubscribes later with its last cursor. */
   FEED_UNAVAILABLE: "FEED_UNAVAILABLE",
+  /** An Idempotency-Key already used, within the window, for a different request (HTTP 422). */
+  IDEMPOTENCY_KEY_REUSED: "IDEMPOTENCY_KEY_REUSED",
+  /** An Idempotency-Key whose first request is still running; retry when it has finished (HTTP 409). */
+  IDEMPOTENCY_KEY_IN_PROGRESS: "IDEMPOTENCY_KEY_IN_PROGRESS",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

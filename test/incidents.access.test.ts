@@ -306,7 +306,7 @@ describe("resending a report by sourceRef", () => {
       sharedWith: [B],
       referredTo: [C],
       accountIds: ["acct-2", "acct-1"],
-      incidentTypes: ["Credential-Stuffing", "account-takeover"],
+      incidentTypes: ["credential-stuffing", "account-takeover"],
       detectionMethods: ["siem"],
       affectedProducts: ["IDENTITY", "COMPUTE"],
       criticality: 40,

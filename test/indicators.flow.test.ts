@@ -19,7 +19,7 @@ describe("indicators end to end through the gateway", () => {
   it("publishes, lists, looks up, reads by id and revokes", async () => {
     const published = await t.gql(PUBLISH, {
       input: [
-        { type: "IPV4", value: "198.51.100.23", tlp: "GREEN", confidence: 80, labels: ["C2"] },
+        { type: "IPV4", value: "198.51.100.23", tlp: "GREEN", confidence: 80, labels: ["c2"] },
         { type: "DOMAIN", value: "Bad.Example.ORG.", tlp: "AMBER" },
       ],
     }, token);

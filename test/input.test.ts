@@ -97,7 +97,7 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
       /* 1 */ item("203.0.113.300"),
       /* 2 */ item("203.0.113.11", { confidence: 500 }),
       /* 3 */ { type: "DOMAIN", value: `${"a".repeat(100 * 1024)}.example.org`, tlp: "GREEN" },
-      /* 4 */ { type: "DOMAIN", value: "Good-Domain.Example.ORG", tlp: "GREEN", labels: ["c2", "Phishing"] },
+      /* 4 */ { type: "DOMAIN", value: "Good-Domain.Example.ORG", tlp: "GREEN", labels: ["c2", "phishing"] },
       /* 5 */ item("203.0.113.12", { tlp: "AMBER", sharedWith: ["not-a-member-0000"] }),
       /* 6 */ item("203.0.113.13", { tlp: "AMBER", sharedWith: [member, "Not An Org!"] }),
       /* 7 */ { type: "DOMAIN", value: "bad..example.org", tlp: "GREEN" },

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
@@ -15,6 +16,7 @@ import { createOrm } from "../db/orm.js";
 import { ProjectionRunner } from "../events/projection.js";
 import { errorBody, formatClientError, maskedGraphQLError } from "../errors.js";
 import { closeWhenTokenExpires, listenForGraphQL } from "../net.js";
+import { idempotencyPlugin } from "./idempotency.js";
 import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
@@ -35,6 +37,7 @@ export interface SubgraphServerOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const NOT_UTF8 = "encoding.not-utf8";
 
 
 /**
@@ -143,6 +146,7 @@ export async function startSubgraphServer(
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(), // no HTTP caching of GraphQL answers, and a hook per field saved
       requestLog,
+      idempotencyPlugin({ subgraph: def.name, windowSeconds: config.idempotency.IDEMPOTENCY_WINDOW_SECONDS, log }),
       {
         async serverWillStart() {
           return {
@@ -166,7 +170,13 @@ export async function startSubgraphServer(
   });
   app.use(
     "/graphql",
-    express.json({ limit: config.limits.MAX_BODY_BYTES }),
+    // JSON is UTF-8: bytes that are not would be decoded as U+FFFD, and stored as text nobody sent.
+    express.json({
+      limit: config.limits.MAX_BODY_BYTES,
+      verify: (_req, _res, body) => {
+        if (!isUtf8(body)) throw Object.assign(new Error("request body is not valid UTF-8"), { status: 400, type: NOT_UTF8 });
+      },
+    }),
     expressMiddleware(apollo, {
       context: async ({ req }) => contextFor(await authenticate(req.headers.authorization), req.headers["x-request-id"]),
     }),
@@ -175,6 +185,8 @@ export async function startSubgraphServer(
     const status = typeof err?.status === "number" ? err.status : 500;
     if (status === 413) {
       res.status(413).json(errorBody(`request body exceeds ${config.limits.MAX_BODY_BYTES} bytes`, "LIMIT_EXCEEDED"));
+    } else if (err?.type === NOT_UTF8) {
+      res.status(400).json(errorBody("request body is not valid UTF-8", "BAD_REQUEST"));
     } else if (status >= 400 && status < 500) {
       res.status(400).json(errorBody("request body is not valid JSON", "BAD_REQUEST"));
     } else {

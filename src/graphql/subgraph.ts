@@ -8,6 +8,7 @@ import type { ProjectionDefinition } from "../events/projection.js";
 import { scopeAuthChecker } from "./auth-checker.js";
 import type { Context } from "./context.js";
 import { buildSubgraph, type ReferenceResolvers } from "./federation.js";
+import { refuseMalformedArguments } from "./well-formed.js";
 
 /** Everything the kernel needs to know to run, migrate, compose and serve one subgraph. */
 export interface SubgraphDefinition {
@@ -55,5 +56,7 @@ export async function buildFederatedSchema(def: SubgraphDefinition): Promise<Bui
     validate: false, // inputs are validated by each service, which names the item and field at fault
     skipCheck: true,
   });
-  return buildSubgraph(printSchemaWithDirectives(schema), createResolversMap(schema) as Record<string, Record<string, unknown>>, def.references ?? {});
+  const built = buildSubgraph(printSchemaWithDirectives(schema), createResolversMap(schema) as Record<string, Record<string, unknown>>, def.references ?? {});
+  refuseMalformedArguments(built.schema);
+  return built;
 }

@@ -25,7 +25,7 @@ import {
   type IncidentRow,
 } from "./incident.row.js";
 import type { Incident, IncidentConnection, IncidentEvent, IncidentResult, IncidentTimes, TimelineEntry } from "./incident.type.js";
-import { checkAgencies, checkNote, checkReport, checkTerms, checkUpdate, type IncidentValues } from "./incident.validation.js";
+import { checkAgencies, checkNote, checkReport, checkTerms, checkUpdate, malformedId, type IncidentValues } from "./incident.validation.js";
 import { caseTimes, moveStatus } from "./incident.workflow.js";
 import { IncidentEntity, rowOf } from "./incident.entity.js";
 import { INDICATOR_MARKINGS } from "./indicator-marking.projection.js";
@@ -381,6 +381,8 @@ export class IncidentService {
 
   /** The reporter's changes: fields, and status moves along the workflow. */
   async update(id: string, update: IncidentUpdate): Promise<IncidentResult> {
+    const badId = malformedId(id);
+    if (badId) return refused(badId);
     return this.em.transactional(async (em) => {
       const current = await this.lockOwn(em, id, "update");
       if (current instanceof InputError) return refused(current);
@@ -415,6 +417,8 @@ export class IncidentService {
 
   /** A note on the timeline, by the reporter or an agency the incident is referred to. */
   async addNote(id: string, text: string): Promise<IncidentResult> {
+    const badId = malformedId(id);
+    if (badId) return refused(badId);
     const checked = checkNote(text);
     if (!checked.ok) return refused(checked.error);
     return this.em.transactional(async (em) => {
@@ -432,6 +436,8 @@ export class IncidentService {
 
   /** The reporter refers the incident to more agencies, who from then on see it whatever its TLP. */
   async refer(id: string, agencies: string[]): Promise<IncidentResult> {
+    const badId = malformedId(id);
+    if (badId) return refused(badId);
     const checked = checkAgencies(agencies, this.viewer.org);
     if (!checked.ok) return refused(checked.error);
     return this.em.transactional(async (em) => {

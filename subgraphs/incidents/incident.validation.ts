@@ -1,6 +1,7 @@
 import { TLP_LEVELS, type Tlp } from "../../src/auth/tlp.js";
 import { ORG_ID_PATTERN } from "../../src/auth/viewer.js";
 import { InputError } from "../../src/graphql/common.types.js";
+import { characterCount, malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import {
   DETERMINATIONS,
   INVESTIGATION_STATUSES,
@@ -65,11 +66,19 @@ const refuse = (field: string, message: string): never => {
   throw new Refusal(new InputError(`${field}: ${message}`, field));
 };
 
+/** Every string of `value` is well-formed Unicode, or the first that is not is refused by its path. */
+function wellFormed(value: unknown, path = ""): void {
+  const at = malformedTextAt(value, path);
+  if (at !== null) refuse(at, NOT_WELL_FORMED);
+}
+
+/** Surrounding white space is trimmed (documented); nothing else of the reporter's words changes. */
 function text(field: string, value: string, max: number, { multiline }: { multiline: boolean }): string {
   if (typeof value !== "string") refuse(field, "must be text");
   const trimmed = value.trim();
   if (!trimmed) refuse(field, "must not be empty");
-  if (trimmed.length > max) refuse(field, `longer than ${max} characters (got ${trimmed.length})`);
+  const length = characterCount(trimmed);
+  if (length > max) refuse(field, `longer than ${max} characters (got ${length})`);
   // Postgres cannot store NUL, and other control characters have no place in a case record.
   if (CONTROL.test(trimmed)) refuse(field, "contains control characters (only tab and line breaks are allowed)");
   if (!multiline && LINE_BREAKS.test(trimmed)) refuse(field, "must be one line");
@@ -90,9 +99,9 @@ function orgs(field: string, values: string[], max: number, owner: string): stri
 function terms(field: string, values: string[]): string[] {
   if (values.length > MAX_TERMS) refuse(field, `at most ${MAX_TERMS}`);
   const out: string[] = [];
-  values.forEach((raw, i) => {
-    const term = typeof raw === "string" ? raw.trim().toLowerCase() : "";
-    if (!TERM_PATTERN.test(term)) refuse(`${field}[${i}]`, "1-64 characters of a-z, 0-9 and '-'");
+  // Stored as given or refused, never lower-cased; a repeated term counts once.
+  values.forEach((term, i) => {
+    if (typeof term !== "string" || !TERM_PATTERN.test(term)) refuse(`${field}[${i}]`, "1-64 characters of a-z, 0-9 and '-', starting with a letter or digit (lower case)");
     if (!out.includes(term)) out.push(term);
   });
   return out;
@@ -159,6 +168,7 @@ function attempt<T>(check: () => T): Checked<T> {
 /** A new report, checked without the database; org membership and indicator links are checked after. */
 export function checkReport(input: IncidentInput, owner: string, now: Date): Checked<IncidentValues> {
   return attempt(() => {
+    wellFormed(input);
     const occurredAt = date("occurredAt", input.occurredAt, now);
     const detectedAt = date("detectedAt", input.detectedAt, now);
     checkTimes(occurredAt, detectedAt);
@@ -187,6 +197,7 @@ export function checkReport(input: IncidentInput, owner: string, now: Date): Che
 /** The stored values with an update's given fields applied; status and resolution are the workflow's. */
 export function checkUpdate(update: IncidentUpdate, current: IncidentValues, owner: string, now: Date): Checked<IncidentValues> {
   return attempt(() => {
+    wellFormed(update);
     const next: IncidentValues = { ...current };
     if (update.title !== undefined) {
       if (update.title === null) refuse("title", "must not be empty");
@@ -216,14 +227,24 @@ export function checkUpdate(update: IncidentUpdate, current: IncidentValues, own
 }
 
 export function checkNote(value: string): Checked<string> {
-  return attempt(() => text("text", value, MAX_NOTE, { multiline: true }));
+  return attempt(() => {
+    wellFormed(value, "text");
+    return text("text", value, MAX_NOTE, { multiline: true });
+  });
 }
 
 export function checkAgencies(values: string[], owner: string): Checked<string[]> {
   return attempt(() => {
+    wellFormed(values, "agencies");
     if (!values.length) refuse("agencies", "name at least one agency");
     return orgs("agencies", values, MAX_REFERRED_TO, owner);
   });
+}
+
+/** Why an incident id argument is no text at all; whether it names an incident is the service's question. */
+export function malformedId(id: string): InputError | null {
+  const checked = attempt(() => wellFormed(id, "id"));
+  return checked.ok ? null : checked.error;
 }
 
 export function checkTerms(field: string, values: string[]): Checked<string[]> {

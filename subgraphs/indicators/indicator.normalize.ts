@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { domainToASCII } from "node:url";
+import { characterCount } from "../../src/text.js";
 
 /** The kinds of observable an indicator may carry. */
 export const OBSERVABLE_TYPES = ["IPV4", "IPV6", "CIDR", "DOMAIN", "URL", "EMAIL", "MD5", "SHA1", "SHA256"] as const;
@@ -73,7 +74,7 @@ export function normalizeValue(type: ObservableType, raw: string): Normalized {
   if (typeof raw !== "string") return fail("must be a string");
   const value = raw.trim();
   if (!value) return fail("must not be empty");
-  if (value.length > MAX_VALUE_LENGTH) return fail(`longer than ${MAX_VALUE_LENGTH} characters`);
+  if (characterCount(value) > MAX_VALUE_LENGTH) return fail(`longer than ${MAX_VALUE_LENGTH} characters`);
   if (/[\u0000-\u001f\u007f]/.test(value)) return fail("contains control characters");
   switch (type) {
     case "IPV4":

@@ -10,6 +10,7 @@ import { appendEvents } from "../../src/events/outbox.js";
 import { Topics } from "../../src/events/topics.js";
 import type { Context } from "../../src/graphql/context.js";
 import { InputError } from "../../src/graphql/common.types.js";
+import { characterCount, malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import { IndicatorEntity } from "./indicator.entity.js";
 import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { lookupForms, MAX_VALUE_LENGTH } from "./indicator.normalize.js";
@@ -17,7 +18,7 @@ import { pageCursor, parseIndicatorId, parsePageCursor, rowOf, toIndicator, type
 import { planImport } from "./indicator.stix-import.js";
 import { stixBundle } from "./indicator.stix.js";
 import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport, StixImportResult } from "./indicator.type.js";
-import { checkIndicator, LABEL_PATTERN, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
+import { checkIndicator, LABEL_PATTERN, LABEL_RULE, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
 
 export const TOPIC_PUBLISHED = Topics.INDICATOR_PUBLISHED;
 export const TOPIC_REVOKED = Topics.INDICATOR_REVOKED;
@@ -71,8 +72,9 @@ export class IndicatorService {
     let label: string | null = null;
     if (filter?.owner != null && !ORG_ID_PATTERN.test(filter.owner)) throw badInput("filter.owner: not an org id", "filter.owner");
     if (filter?.label != null) {
-      label = filter.label.trim().toLowerCase();
-      if (!LABEL_PATTERN.test(label)) throw badInput("filter.label: 1-64 characters of a-z, 0-9, '.', '_', ':' or '-'", "filter.label");
+      // Matched as labels are stored: exactly, so a label that could never be stored is refused.
+      if (!LABEL_PATTERN.test(filter.label)) throw badInput(`filter.label: ${LABEL_RULE}`, "filter.label");
+      label = filter.label;
     }
     if (filter?.minConfidence != null && (filter.minConfidence < 0 || filter.minConfidence > 100)) {
       throw badInput("filter.minConfidence: must be from 0 to 100", "filter.minConfidence");
@@ -165,7 +167,7 @@ export class IndicatorService {
     if (values.length > MAX_LOOKUP) throw badInput(`values: at most ${MAX_LOOKUP} values per lookup (got ${values.length})`, "values");
     const forms = new Set<string>();
     for (const [i, v] of values.entries()) {
-      if (v.length > MAX_VALUE_LENGTH) throw badInput(`values[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, `values[${i}]`);
+      if (characterCount(v) > MAX_VALUE_LENGTH) throw badInput(`values[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, `values[${i}]`);
       for (const f of lookupForms(v)) forms.add(f);
     }
     if (!forms.size) return [];
@@ -215,36 +217,56 @@ export class IndicatorService {
     const latest = new Map<string, ValidIndicator>();
     for (const item of valid.values()) latest.set(key(item), item);
 
-    const rows = latest.size ? await this.upsert([...latest.values()]) : [];
-    const stored = new Map(rows.map((r) => [`${r.type}\u0000${r.value}`, toIndicator(r, viewer)]));
+    const { written, unchanged } = latest.size ? await this.upsert([...latest.values()], now) : { written: [], unchanged: [] };
+    const stored = new Map<string, { indicator: Indicator; changed: boolean }>();
+    for (const row of written) stored.set(`${row.type}\u0000${row.value}`, { indicator: toIndicator(row, viewer), changed: true });
+    for (const row of unchanged) stored.set(`${row.type}\u0000${row.value}`, { indicator: toIndicator(row, viewer), changed: false });
 
+    let unchangedItems = 0;
     const results: PublishItemResult[] = inputs.map((_, index) => {
       const item = valid.get(index);
-      return item
-        ? { index, indicator: stored.get(key(item)) ?? null, error: null }
-        : { index, indicator: null, error: errors.get(index)! };
+      if (!item) return { index, indicator: null, error: errors.get(index)!, changed: false };
+      const outcome = stored.get(key(item));
+      if (outcome && !outcome.changed) unchangedItems++;
+      return { index, indicator: outcome?.indicator ?? null, error: null, changed: outcome?.changed ?? false };
     });
-    return { results, published: valid.size, failed: inputs.length - valid.size };
+    return { results, published: valid.size, unchanged: unchangedItems, failed: inputs.length - valid.size };
   }
 
-  private async upsert(items: ValidIndicator[]): Promise<IndicatorRow[]> {
+  /**
+   * Inserts new indicators and updates those that differ from what is stored, with one event each.
+   * An item identical to its stored indicator (every field, and not revoked) is left alone: no write,
+   * no event, so a resent batch does not wake every subscriber again. Such items come back in
+   * `unchanged`, as stored. A validFrom not given keeps the stored indicator's, as long as it is active
+   * and still before the given validUntil: re-publishing says the indicator still holds, not that it
+   * starts now.
+   */
+  private async upsert(items: ValidIndicator[], now: Date): Promise<{ written: IndicatorRow[]; unchanged: IndicatorRow[] }> {
     const owner = this.ctx.viewer.org;
     return this.em.transactional(async (em) => {
-      const rows = await query<IndicatorRow>(
+      const written = await query<IndicatorRow>(
         em,
-        `insert into indicators.indicator
+        `insert into indicators.indicator as cur
            (owner, type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until)
          select $1, i.type, i.value, i.tlp, i.confidence,
                 array(select jsonb_array_elements_text(i.shared_with)), array(select jsonb_array_elements_text(i.labels)),
-                i.description, i.valid_from, i.valid_until
+                i.description,
+                coalesce(i.valid_from,
+                         case when not s.revoked and (i.valid_until is null or i.valid_until > s.valid_from) then s.valid_from end,
+                         $3::timestamptz),
+                i.valid_until
            from rows from (jsonb_to_recordset($2::jsonb) as (type text, value text, tlp text, confidence smallint,
                   shared_with jsonb, labels jsonb, description text, valid_from timestamptz, valid_until timestamptz))
                 with ordinality as i(type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until, ord)
+           left join indicators.indicator s on s.owner = $1 and s.type = i.type and s.value = i.value
           order by i.ord
          on conflict (owner, type, value) do update set
            tlp = excluded.tlp, confidence = excluded.confidence, shared_with = excluded.shared_with,
            labels = excluded.labels, description = excluded.description, valid_from = excluded.valid_from,
            valid_until = excluded.valid_until, revoked = false, modified_at = now()
+         where (cur.tlp, cur.confidence, cur.shared_with, cur.labels, cur.description, cur.valid_from, cur.valid_until, cur.revoked)
+               is distinct from
+               (excluded.tlp, excluded.confidence, excluded.shared_with, excluded.labels, excluded.description, excluded.valid_from, excluded.valid_until, false)
          returning *`,
         [
           owner,
@@ -257,30 +279,45 @@ export class IndicatorService {
               shared_with: v.sharedWith,
               labels: v.labels,
               description: v.description,
-              valid_from: v.validFrom.toISOString(),
+              valid_from: v.validFrom?.toISOString() ?? null,
               valid_until: v.validUntil?.toISOString() ?? null,
             })),
           ),
+          now.toISOString(),
         ],
         "indicators_upsert",
       );
+      const writtenKeys = new Set(written.map((r) => `${r.type}\u0000${r.value}`));
+      const left = items.filter((v) => !writtenKeys.has(`${v.type}\u0000${v.value}`));
+      const unchanged = left.length
+        ? await query<IndicatorRow>(
+            em,
+            `select s.* from indicators.indicator s join unnest($2::text[], $3::text[]) as k(type, value) on s.type = k.type and s.value = k.value
+              where s.owner = $1`,
+            [owner, left.map((v) => v.type), left.map((v) => v.value)],
+            "indicators_unchanged",
+          )
+        : [];
       await appendEvents(
         em,
-        rows.map((row) => ({ topic: TOPIC_PUBLISHED, owner: row.owner, tlp: row.tlp, sharedWith: row.shared_with, payload: row as unknown as Record<string, unknown> })),
+        written.map((row) => ({ topic: TOPIC_PUBLISHED, owner: row.owner, tlp: row.tlp, sharedWith: row.shared_with, payload: row as unknown as Record<string, unknown> })),
       );
-      return rows;
+      return { written, unchanged };
     });
   }
 
   /** Owner only. A viewer who may not see the indicator is told it does not exist. */
   async revoke(id: string): Promise<Indicator | null> {
     const { viewer } = this.ctx;
+    if (malformedTextAt(id) !== null) throw badInput(`id: ${NOT_WELL_FORMED}`, "id");
     const uuid = parseIndicatorId(id);
     if (!uuid) return null;
     return this.em.transactional(async (em) => {
       const indicator = await em.findOne(IndicatorEntity, { id: uuid }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!indicator || !canSee(viewer, indicator)) return null;
       if (indicator.owner !== viewer.org) throw forbidden("only the org that published an indicator can revoke it");
+      // Revoked already: nothing changes, so nothing is written and no second event wakes subscribers.
+      if (indicator.revoked) return toIndicator(rowOf(indicator), viewer);
       indicator.revoked = true;
       indicator.modifiedAt = new Date();
       await em.flush();

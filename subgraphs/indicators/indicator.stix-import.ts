@@ -1,9 +1,10 @@
 import { TLP_LEVELS, type Tlp } from "../../src/auth/tlp.js";
 import { InputError } from "../../src/graphql/common.types.js";
+import { excerpt, malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import type { IndicatorInput } from "./indicator.input.js";
 import type { ObservableType } from "./indicator.normalize.js";
 import { TLP_MARKING_IDS } from "./indicator.stix.js";
-import { LABEL_PATTERN, MAX_DESCRIPTION, MAX_LABELS } from "./indicator.validation.js";
+import { LABEL_PATTERN, LABEL_RULE, MAX_LABELS } from "./indicator.validation.js";
 
 /**
  * STIX 2.1 import: the `indicator` objects of a bundle become the hub's indicators, one per observable.
@@ -51,7 +52,7 @@ export function observablesOf(pattern: string): { ok: true; observables: { type:
   const observables = [];
   for (const comparison of body.split(/\sOR\s/i)) {
     const match = COMPARISON.exec(comparison);
-    if (!match) return { ok: false, message: `not an equality comparison the hub can import: ${comparison.trim().slice(0, 80)}` };
+    if (!match) return { ok: false, message: `not an equality comparison the hub can import: ${excerpt(comparison.trim(), 80)}` };
     const value = match[2]!.replace(/\\(.)/g, "$1");
     const type = observableType(match[1]!, value);
     if (!type) return { ok: false, message: `the hub carries no observable like ${match[1]}` };
@@ -60,14 +61,23 @@ export function observablesOf(pattern: string): { ok: true; observables: { type:
   return { ok: true, observables };
 }
 
-/** Lower-case, hyphenated, at most 64 characters: STIX labels and indicator types as hub labels. */
-function labelsOf(object: Record<string, unknown>): string[] {
-  const raw = [object.indicator_types, object.labels].flatMap((l) => (Array.isArray(l) ? l : []));
-  const labels = raw
-    .filter((l): l is string => typeof l === "string")
-    .map((l) => l.trim().toLowerCase().replace(/\s+/g, "-").slice(0, 64))
-    .filter((l) => LABEL_PATTERN.test(l));
-  return [...new Set(labels)].slice(0, MAX_LABELS);
+/**
+ * STIX indicator types and labels as hub labels, or the first one that is not a hub label: they are
+ * the publisher's words, so they are kept as they are or refused, never rewritten, cut or dropped.
+ */
+function labelsOf(object: Record<string, unknown>): { ok: true; labels: string[] } | { ok: false; field: string; message: string } {
+  const labels: string[] = [];
+  for (const field of ["indicator_types", "labels"] as const) {
+    const list = object[field];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) return { ok: false, field, message: "must be a list of strings" };
+    for (const [i, label] of list.entries()) {
+      if (typeof label !== "string" || !LABEL_PATTERN.test(label)) return { ok: false, field: `${field}[${i}]`, message: LABEL_RULE };
+      if (!labels.includes(label)) labels.push(label);
+    }
+  }
+  if (labels.length > MAX_LABELS) return { ok: false, field: "labels", message: `at most ${MAX_LABELS} labels, indicator_types and labels together (got ${labels.length})` };
+  return { ok: true, labels };
 }
 
 export interface ImportDefaults {
@@ -79,7 +89,8 @@ export type ObjectPlan =
   | { index: number; stixId: string | null; inputs: IndicatorInput[] }
   | { index: number; stixId: string | null; error: InputError };
 
-const dateOrNull = (v: unknown) => (typeof v === "string" && !Number.isNaN(Date.parse(v)) ? new Date(v) : null);
+/** A STIX timestamp, absent (null), or not a timestamp (undefined): refused rather than ignored. */
+const timestamp = (v: unknown): Date | null | undefined => (v === undefined ? null : typeof v === "string" && !Number.isNaN(Date.parse(v)) ? new Date(v) : undefined);
 
 /** One plan per `indicator` object of the bundle: the inputs to publish, or why it is refused. */
 export function planImport(bundle: Record<string, unknown>, defaults: ImportDefaults): { plans: ObjectPlan[]; skipped: number } {
@@ -94,6 +105,8 @@ export function planImport(bundle: Record<string, unknown>, defaults: ImportDefa
     }
     const stixId = typeof o.id === "string" ? o.id : null;
     const refuse = (field: string, message: string) => plans.push({ index, stixId, error: new InputError(`objects[${index}].${field}: ${message}`, `objects[${index}].${field}`) });
+    const malformed = malformedTextAt(o, `objects[${index}]`);
+    if (malformed !== null) return plans.push({ index, stixId, error: new InputError(`${malformed}: ${NOT_WELL_FORMED}`, malformed) });
     if (o.pattern_type !== undefined && o.pattern_type !== "stix") return refuse("pattern_type", "only STIX patterns can be imported");
     if (typeof o.pattern !== "string") return refuse("pattern", "missing");
     if (o.revoked === true) return refuse("revoked", "a revoked indicator is not imported");
@@ -102,7 +115,15 @@ export function planImport(bundle: Record<string, unknown>, defaults: ImportDefa
     const marked = (Array.isArray(o.object_marking_refs) ? o.object_marking_refs : []).map((id) => TLP_BY_MARKING[String(id)]).filter(Boolean) as Tlp[];
     // The most restrictive TLP marking wins; unmarked objects take the caller's default.
     const tlp = marked.length ? marked.reduce((a, b) => (TLP_LEVELS.indexOf(b) > TLP_LEVELS.indexOf(a) ? b : a)) : defaults.tlp;
-    const description = typeof o.description === "string" ? o.description.slice(0, MAX_DESCRIPTION) : null;
+    // Checked like any published description (its length included) when it is published below.
+    if (o.description !== undefined && typeof o.description !== "string") return refuse("description", "must be a string");
+    if (o.confidence !== undefined && typeof o.confidence !== "number") return refuse("confidence", "must be an integer from 0 to 100");
+    const validFrom = timestamp(o.valid_from);
+    if (validFrom === undefined) return refuse("valid_from", "not a timestamp");
+    const validUntil = timestamp(o.valid_until);
+    if (validUntil === undefined) return refuse("valid_until", "not a timestamp");
+    const labels = labelsOf(o);
+    if (!labels.ok) return refuse(labels.field, labels.message);
     plans.push({
       index,
       stixId,
@@ -110,11 +131,11 @@ export function planImport(bundle: Record<string, unknown>, defaults: ImportDefa
         ...observable,
         tlp,
         sharedWith: defaults.sharedWith,
-        confidence: typeof o.confidence === "number" ? o.confidence : null,
-        validFrom: dateOrNull(o.valid_from),
-        validUntil: dateOrNull(o.valid_until),
-        labels: labelsOf(o),
-        description,
+        confidence: (o.confidence as number | undefined) ?? null,
+        validFrom,
+        validUntil,
+        labels: labels.labels,
+        description: (o.description as string | undefined) ?? null,
       })),
     });
   });

@@ -87,6 +87,9 @@ export class PublishItemResult {
 
   @Field(() => InputError, { nullable: true })
   error!: InputError | null;
+
+  @Field({ description: "False when the item was identical to the stored indicator: nothing was written and no event emitted (and for a refused item)" })
+  changed!: boolean;
 }
 
 @ObjectType()
@@ -94,8 +97,11 @@ export class PublishIndicatorsResult {
   @Field(() => [PublishItemResult], { description: "One per input item, in input order" })
   results!: PublishItemResult[];
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "Items accepted: stored, updated, or identical to what is stored" })
   published!: number;
+
+  @Field(() => Int, { description: "Accepted items identical to the stored indicator: no write, no event" })
+  unchanged!: number;
 
   @Field(() => Int)
   failed!: number;

@@ -1,6 +1,7 @@
 import { TLP_LEVELS, type Tlp } from "../../src/auth/tlp.js";
 import { ORG_ID_PATTERN } from "../../src/auth/viewer.js";
 import { InputError } from "../../src/graphql/common.types.js";
+import { characterCount, malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import type { IndicatorInput } from "./indicator.input.js";
 import { normalizeValue, OBSERVABLE_TYPES, type ObservableType } from "./indicator.normalize.js";
 
@@ -9,6 +10,7 @@ export const MAX_SHARED_WITH = 100;
 export const MAX_LABELS = 20;
 export const MAX_DESCRIPTION = 4000;
 export const LABEL_PATTERN = /^[a-z0-9][a-z0-9._:-]{0,63}$/;
+export const LABEL_RULE = "1-64 characters of a-z, 0-9, '.', '_', ':' or '-', starting with a letter or digit (lower case, no spaces)";
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Imported feeds carry indicators valid from years back; nothing in scope is older than this. */
 const EARLIEST = Date.UTC(1990, 0, 1);
@@ -22,7 +24,8 @@ export interface ValidIndicator {
   sharedWith: string[];
   labels: string[];
   description: string | null;
-  validFrom: Date;
+  /** Null when not given: now for a new indicator; an existing one keeps its own (see the upsert). */
+  validFrom: Date | null;
   validUntil: Date | null;
 }
 
@@ -39,6 +42,8 @@ function validDate(d: unknown): d is Date {
  * against the directory, for the whole batch in one query.
  */
 export function checkIndicator(input: IndicatorInput, owner: string, now: Date): Checked {
+  const malformed = malformedTextAt(input);
+  if (malformed !== null) return bad(malformed, NOT_WELL_FORMED);
   if (!OBSERVABLE_TYPES.includes(input.type)) return bad("type", `must be one of ${OBSERVABLE_TYPES.join(", ")}`);
   if (!TLP_LEVELS.includes(input.tlp)) return bad("tlp", `must be one of ${TLP_LEVELS.join(", ")}`);
 
@@ -57,28 +62,31 @@ export function checkIndicator(input: IndicatorInput, owner: string, now: Date):
 
   const rawLabels = input.labels ?? [];
   if (rawLabels.length > MAX_LABELS) return bad("labels", `at most ${MAX_LABELS} labels`);
+  // Labels are stored as given or refused: never lower-cased, trimmed or cut. A repeated label counts once.
   const labels: string[] = [];
   for (const [i, label] of rawLabels.entries()) {
-    const l = typeof label === "string" ? label.trim().toLowerCase() : "";
-    if (!LABEL_PATTERN.test(l)) return bad(`labels[${i}]`, "1-64 characters of a-z, 0-9, '.', '_', ':' or '-'");
-    if (!labels.includes(l)) labels.push(l);
+    if (typeof label !== "string" || !LABEL_PATTERN.test(label)) return bad(`labels[${i}]`, LABEL_RULE);
+    if (!labels.includes(label)) labels.push(label);
   }
 
+  // Surrounding white space is no part of a description; one of white space only is none.
   const description = input.description == null ? null : input.description.trim() || null;
-  if (description && description.length > MAX_DESCRIPTION) return bad("description", `longer than ${MAX_DESCRIPTION} characters`);
+  if (description && characterCount(description) > MAX_DESCRIPTION) return bad("description", `longer than ${MAX_DESCRIPTION} characters`);
   // Postgres cannot store NUL in text: unchecked, it failed the whole batch as an internal error.
   if (description && /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(description)) {
     return bad("description", "contains control characters (only tab and line breaks are allowed)");
   }
 
-  const validFrom = input.validFrom ?? now;
-  if (!validDate(validFrom)) return bad("validFrom", "not a date-time");
-  if (validFrom.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validFrom", "more than ten years ahead");
-  if (validFrom.getTime() < EARLIEST) return bad("validFrom", "before 1990");
+  const validFrom = input.validFrom ?? null;
+  if (validFrom !== null) {
+    if (!validDate(validFrom)) return bad("validFrom", "not a date-time");
+    if (validFrom.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validFrom", "more than ten years ahead");
+    if (validFrom.getTime() < EARLIEST) return bad("validFrom", "before 1990");
+  }
   const validUntil = input.validUntil ?? null;
   if (validUntil !== null) {
     if (!validDate(validUntil)) return bad("validUntil", "not a date-time");
-    if (validUntil <= validFrom) return bad("validUntil", "must be after validFrom");
+    if (validUntil <= (validFrom ?? now)) return bad("validUntil", "must be after validFrom");
     if (validUntil.getTime() - now.getTime() > TEN_YEARS_MS) return bad("validUntil", "more than ten years from now");
   }
 
