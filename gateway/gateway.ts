@@ -13,7 +13,7 @@ import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { hiveLogger } from "./hive-log.js";
 import { limitPlugins } from "./limits.js";
-import { createErrorMasker } from "./mask-error.js";
+import { createErrorMasker, useNoSuggestions } from "./mask-error.js";
 import { SharedSubscriptions, type SubscribeArgs } from "./shared-subscriptions.js";
 import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
@@ -53,7 +53,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config, verifier } = options;
   const log = options.log.child({ component: "gateway" });
   const production = config.server.NODE_ENV === "production";
-  const maskError = createErrorMasker(log);
+  // With introspection off, no error may name what introspection would (suggestions of schema names).
+  const maskError = createErrorMasker(log, production);
 
   const runtime = createGatewayRuntime<GatewayAuthContext>({
     supergraph: options.supergraphSdl,
@@ -81,7 +82,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
     },
     maskedErrors: { maskError },
-    plugins: () => [useEdgeAuth(verifier), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors()],
+    plugins: () => [
+      useEdgeAuth(verifier, { graphiql: !production }),
+      ...limitPlugins(config.limits),
+      ...(production ? [useNoSuggestions()] : []),
+      useRequestFacts(),
+      useNoDataBesideRootErrors(),
+    ],
   });
   // A graphql-ws subscription that arrives before any HTTP request needs the schema loaded.
   await runtime.getSchema();
@@ -139,8 +146,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const wsServer = new WebSocketServer({ server, path: "/graphql", maxPayload: maxBody });
   const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; cancelExpiry?: () => void }>(
     {
-      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => sharedSubscriptions.subscribe(args as unknown as SubscribeArgs) as never,
+      // A refusal thrown by Hive's execution (a variable that does not coerce) is an answer, not the
+      // end of the socket (graphql-ws closes it with 4500 on anything thrown).
+      execute: async (args) => {
+        try {
+          return (await (args.rootValue as { execute: (a: unknown) => unknown }).execute(args)) as never;
+        } catch (err) {
+          return { errors: [maskError(err) as GraphQLError] };
+        }
+      },
+      subscribe: async (args) => {
+        try {
+          return (await sharedSubscriptions.subscribe(args as unknown as SubscribeArgs)) as never;
+        } catch (err) {
+          return { errors: [maskError(err) as GraphQLError] };
+        }
+      },
       onConnect: async (ctx) => {
         const verified = await verifier.check(ctx.connectionParams?.authorization);
         if (!verified.ok) {
@@ -152,6 +173,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return true;
       },
       onClose: (ctx) => ctx.extra.cancelExpiry?.(),
+      // Errors graphql-ws sends on its own (parse and validation, returned below) pass the same masking.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e) as GraphQLError),
       onSubscribe: async (ctx, _id, payload) => {
         const initialContext = { ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload };
         const { schema, execute, subscribe, contextFactory, parse, validate } = runtime.getEnveloped(initialContext);

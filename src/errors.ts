@@ -74,14 +74,28 @@ export function maskedUpstream(err: unknown): GraphQLError | undefined {
   return undefined;
 }
 
-/** Format for clients: expected errors keep message and code; the rest are masked and logged. */
-export function formatClientError(formatted: GraphQLFormattedError, err: unknown, log: Logger): GraphQLFormattedError {
+/**
+ * graphql-js's suggestions (` Did you mean "indicator"?`, ` Did you mean the enum value "GREEN"?`) name
+ * fields, arguments, input fields, enum values and types of the schema: with introspection off they
+ * would hand it out a guess at a time. Schema names cannot hold a "?", so the suggestion ends at one.
+ * Stripped from every message rather than in validation only (as graphql-armor's block-field-suggestions
+ * and Apollo's hideSchemaDetailsFromClientErrors do), since variable coercion suggests names too.
+ */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, "");
+
+/**
+ * Format for clients: expected errors keep message and code; the rest are masked and logged.
+ * `hideSchemaDetails` (production, where introspection is off): no suggestion of a schema name.
+ */
+export function formatClientError(formatted: GraphQLFormattedError, err: unknown, log: Logger, hideSchemaDetails = false): GraphQLFormattedError {
   const code = expectedCode(err) ?? (typeof formatted.extensions?.code === "string" && EXPECTED.has(formatted.extensions.code) ? formatted.extensions.code : undefined);
   // A GraphQLError raised by GraphQL itself (parse, validation, coercion) is about the request, not us.
   const requestError = isGraphQLError(err) && !err.originalError;
   if (code || requestError) {
     const extensions = withoutInternals(formatted.extensions as Record<string, unknown> | undefined);
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };
+    const message = hideSchemaDetails ? withoutSuggestions(formatted.message) : formatted.message;
+    return { message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };
   }
   const correlationId = randomUUID();
   const original = (err as GraphQLError)?.originalError ?? err;
@@ -94,7 +108,7 @@ export function formatClientError(formatted: GraphQLFormattedError, err: unknown
 }
 
 /** The same rule as `formatClientError`, for transports that carry GraphQLError objects (graphql-ws). */
-export function maskedGraphQLError(err: GraphQLError, log: Logger): GraphQLError {
-  const formatted = formatClientError(err.toJSON(), err, log);
+export function maskedGraphQLError(err: GraphQLError, log: Logger, hideSchemaDetails = false): GraphQLError {
+  const formatted = formatClientError(err.toJSON(), err, log, hideSchemaDetails);
   return new GraphQLError(formatted.message, { path: err.path, extensions: formatted.extensions });
 }

@@ -49,6 +49,8 @@ export async function startSubgraphServer(
 ): Promise<RunningSubgraph> {
   const { config } = hub;
   const log = hub.log.child({ subgraph: def.name });
+  // With introspection off, no error may name what introspection would (suggestions of schema names).
+  const hideSchemaDetails = config.server.NODE_ENV === "production";
   const orm = await createOrm(options.databaseUrl, [...def.entities, Organization], config.database.DB_POOL_MAX);
   const { schema } = await buildFederatedSchema(def);
   const projections = new Map<string, ProjectionRunner>();
@@ -99,9 +101,9 @@ export async function startSubgraphServer(
       onClose: (ctx) => ctx.extra.cancelExpiry?.(),
       context: (ctx) => contextFor(ctx.extra.viewer!),
       // The same masking as over HTTP: expected errors as they are, anything else with a correlation id.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskedGraphQLError(e, log)),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskedGraphQLError(e, log, hideSchemaDetails)),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors?.length ? { ...result, errors: result.errors.map((e) => maskedGraphQLError(e, log)) } : undefined,
+        result.errors?.length ? { ...result, errors: result.errors.map((e) => maskedGraphQLError(e, log, hideSchemaDetails)) } : undefined,
     },
     wsServer,
   );
@@ -130,14 +132,14 @@ export async function startSubgraphServer(
 
   const apollo = new ApolloServer<Context>({
     schema,
-    introspection: config.server.NODE_ENV !== "production",
+    introspection: !hideSchemaDetails,
     includeStacktraceInErrorResponses: false,
     validationRules: subgraphValidationRules(config.limits),
     parseOptions: { maxTokens },
     csrfPrevention: true,
     // Apollo prefixes errors thrown while building the context; the reason alone is clearer.
     formatError: (formatted, err) =>
-      formatClientError({ ...formatted, message: formatted.message.replace(/^Context creation failed: /, "") }, err, log),
+      formatClientError({ ...formatted, message: formatted.message.replace(/^Context creation failed: /, "") }, err, log, hideSchemaDetails),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginInlineTraceDisabled(),
