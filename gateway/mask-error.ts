@@ -29,9 +29,21 @@ export function createErrorMasker(log: Logger, hideSchemaDetails: boolean) {
     const path = (error as ErrorLike).path;
     const upstream = maskedUpstream(error);
     if (upstream) return new GraphQLError(upstream.message, { path, extensions: upstream.extensions });
+    const failure = transportFailure(error);
+    if (failure) {
+      const correlationId = randomUUID();
+      const service = failure.serviceName ?? "a subgraph";
+      log.warn({ correlationId, serviceName: failure.serviceName, code: failure.code, status: failure.status, reason: failure.reason }, "subgraph unavailable");
+      return new GraphQLError(`the ${service} service is unavailable; the request may be retried`, {
+        path,
+        extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, serviceName: service, correlationId },
+      });
+    }
     const original = isGraphQLError(error) ? error.originalError : error;
-    // A subgraph's error can arrive as a plain object: graphql-ws serialises only GraphQLErrors.
-    if (expectedCode(error) || (isGraphQLError(error) && (!original || isGraphQLError(original)))) {
+    // A subgraph's error can arrive as a plain object: graphql-ws serialises only GraphQLErrors. An
+    // error a subgraph sent without one of the hub's codes is not about the request: it is masked.
+    const fromSubgraph = typeof (error as ErrorLike).extensions?.serviceName === "string";
+    if (expectedCode(error) || (isGraphQLError(error) && !fromSubgraph && (!original || isGraphQLError(original)))) {
       return clientFacing(error as ErrorLike, hideSchemaDetails);
     }
     // A subgraph subscription that fails after it started (an `error` message upstream, e.g. a cursor
@@ -39,11 +51,55 @@ export function createErrorMasker(log: Logger, hideSchemaDetails: boolean) {
     const expected = Array.isArray(original) ? (original as ErrorLike[]).find((e) => expectedCode(e)) : undefined;
     if (expected) return clientFacing(expected, hideSchemaDetails, path);
     const correlationId = randomUUID();
-    log.error({ correlationId, err: original }, "unexpected error");
+    log.error({ correlationId, err: forTheLog(error) }, "unexpected error");
     return new GraphQLError(`Internal error; quote reference ${correlationId} to the hub's operators`, {
       extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
     });
   };
+}
+
+/**
+ * Hive's codes for a subgraph call that failed as HTTP (refused, reset, timed out) or was answered with
+ * something that is not a GraphQL response (an HTML 5xx page, garbage, neither data nor errors).
+ */
+const TRANSPORT_FAILURES = new Set(["SUBREQUEST_HTTP_ERROR", "RESPONSE_VALIDATION_FAILED", "TIMEOUT_ERROR", "GATEWAY_TIMEOUT"]);
+
+interface TransportFailure {
+  serviceName?: string;
+  code: string;
+  status?: number;
+  /** Node's or Hive's words (an address, the start of the answer): for the operators' log only. */
+  reason: string;
+}
+
+/**
+ * A subgraph the gateway could not use: Hive's transport codes, or an exception (not a GraphQL error)
+ * that Hive's executor wrapped as DOWNSTREAM_SERVICE_ERROR, such as a closed graphql-ws socket.
+ */
+function transportFailure(error: unknown): TransportFailure | undefined {
+  let serviceName: string | undefined;
+  let e: unknown = error;
+  for (let i = 0; i < 5 && e; i++) {
+    const extensions = (e as ErrorLike).extensions;
+    if (typeof extensions?.serviceName === "string") serviceName ??= extensions.serviceName;
+    const code = typeof extensions?.code === "string" ? extensions.code : "";
+    const original: unknown = (e as GraphQLError).originalError;
+    const thrown = code === "DOWNSTREAM_SERVICE_ERROR" && original instanceof Error && !isGraphQLError(original);
+    if (TRANSPORT_FAILURES.has(code) || thrown) {
+      const status = (extensions?.response as { status?: unknown } | undefined)?.status;
+      return { serviceName, code, status: typeof status === "number" ? status : undefined, reason: String((e as ErrorLike).message).slice(0, 200) };
+    }
+    e = original;
+  }
+  return undefined;
+}
+
+/** An error for the log: Hive's `request` (the subgraph call, variables and all) and `response` left out. */
+function forTheLog(error: unknown): unknown {
+  if (!isGraphQLError(error)) return error;
+  const { request: _request, response: _response, ...extensions } = error.extensions ?? {};
+  const cause = error.originalError && !isGraphQLError(error.originalError) ? error.originalError : undefined;
+  return { message: error.message, path: error.path, extensions, cause };
 }
 
 /**
