@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createGatewayRuntime, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
 import { unifiedGraphHandler } from "@graphql-hive/router-runtime";
 import { GraphQLError } from "graphql";
@@ -6,9 +6,9 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
-import { errorBody, isGraphQLError } from "../src/errors.js";
+import { ErrorCode, errorBody, isGraphQLError } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
-import { closeWhenTokenExpires, listenForGraphQL } from "../src/net.js";
+import { closeWhenTokenExpires, createHttpServer, listenForGraphQL, trackRequests } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { hiveLogger } from "./hive-log.js";
@@ -55,6 +55,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const production = config.server.NODE_ENV === "production";
   // With introspection off, no error may name what introspection would (suggestions of schema names).
   const maskError = createErrorMasker(log, production);
+  // Aborted when the gateway begins to stop: SSE streams end then (graphql-ws sockets are closed).
+  const stopping = new AbortController();
 
   const runtime = createGatewayRuntime<GatewayAuthContext>({
     supergraph: options.supergraphSdl,
@@ -97,7 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const sharedSubscriptions = new SharedSubscriptions({ log, maskError, ringSize: config.events.SUBSCRIPTION_RING_SIZE, ringMaxAgeMs: config.events.SUBSCRIPTION_RING_SECONDS * 1000 });
 
   const maxBody = config.limits.MAX_BODY_BYTES;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createHttpServer(config.http, (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const path = (req.url ?? "/").split("?")[0];
     res.on("finish", () => {
@@ -118,6 +120,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         "request",
       );
     });
+    if (requests.draining) {
+      // A request on a keep-alive connection opened before the gateway began to stop.
+      res.setHeader("connection", "close");
+      sendJson(res, 503, errorBody("the gateway is stopping; retry the request", ErrorCode.SERVICE_UNAVAILABLE));
+      req.resume();
+      return;
+    }
     if (path === "/healthz" && req.method === "GET") {
       void health(options.subgraphs).then(({ ok, subgraphs }) => sendJson(res, ok ? 200 : 503, { status: ok ? "ok" : "unavailable", subgraphs }));
       return;
@@ -142,6 +151,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     void runtime(req, res);
   });
+
+  const requests = trackRequests(server);
 
   const wsServer = new WebSocketServer({ server, path: "/graphql", maxPayload: maxBody });
   const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; cancelExpiry?: () => void }>(
@@ -222,14 +233,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     server,
     runtime,
     sharedSubscriptions,
+    /**
+     * Drains: no new connection; feeds end at once (graphql-ws sockets close with 1001, SSE streams
+     * end with SERVICE_UNAVAILABLE; both resume elsewhere from their cursors); the requests in flight
+     * are answered, for at most DRAIN_TIMEOUT_SECONDS.
+     */
     async close() {
+      stopping.abort();
+      const drained = requests.drain(config.http.DRAIN_TIMEOUT_SECONDS * 1000, () => {
+        for (const socket of wsServer.clients) socket.terminate();
+      });
       await wsCleanup.dispose();
       sharedSubscriptions.close();
       wsServer.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await drained;
       await runtime.dispose();
     },
   };

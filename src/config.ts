@@ -89,6 +89,12 @@ const EventsSchema = z.object({
   SUBSCRIPTION_RING_SECONDS: positiveInt.max(3600).default(600),
 });
 
+/** How a stopping process drains its HTTP servers (gateway and subgraphs). */
+const HttpSchema = z.object({
+  /** A stopping process answers the requests it holds for at most this long, then closes them. */
+  DRAIN_TIMEOUT_SECONDS: positiveInt.max(300).default(10),
+});
+
 const LoggingSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -99,6 +105,7 @@ const SCHEMAS = {
   auth: AuthSchema,
   limits: LimitsSchema,
   events: EventsSchema,
+  http: HttpSchema,
   logging: LoggingSchema,
 } as const;
 

@@ -21,6 +21,8 @@ export const ErrorCode = {
   SUBSCRIBER_TOO_SLOW: "SUBSCRIBER_TOO_SLOW",
   /** A feed's source stayed unavailable; the subscriber resubscribes later with its last cursor. */
   FEED_UNAVAILABLE: "FEED_UNAVAILABLE",
+  /** The hub cannot serve this now (its database is unreachable, or it is stopping): retry later. */
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   /** A subgraph did not answer the gateway, or not in GraphQL (`serviceName` names it): retry later. */
   SUBGRAPH_UNAVAILABLE: "SUBGRAPH_UNAVAILABLE",
 } as const;

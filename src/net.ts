@@ -1,5 +1,53 @@
-import type { Server } from "node:http";
+import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Config } from "./config.js";
+
+/** The HTTP server of the gateway and of each subgraph. */
+export function createHttpServer(_http: Config["http"], listener: RequestListener): Server {
+  return createServer(listener);
+}
+
+/**
+ * Stopping without dropping what is in hand. `drain` stops taking connections, lets the requests in
+ * flight finish (their answers close their connections) for at most `timeoutMs`, then closes every
+ * connection left. Requests that arrive meanwhile on an open keep-alive connection are the server's
+ * to refuse (`draining`). Long-lived answers (SSE) must be ended by their owner when draining starts.
+ */
+export function trackRequests(server: Server) {
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  let settled: (() => void) | undefined;
+  server.on("request", (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      if (draining && !inFlight.size) settled?.();
+    });
+  });
+  return {
+    get draining() {
+      return draining;
+    },
+    /** `stragglers`: ends what is not a request (upgraded sockets), once the wait is over. */
+    async drain(timeoutMs: number, stragglers?: () => void): Promise<void> {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
+      if (inFlight.size) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          settled = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      stragglers?.();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
 
 /** Listens (port 0: any free port) and answers the GraphQL URL actually bound. */
 export async function listenForGraphQL(server: Server, port: number, host: string): Promise<string> {

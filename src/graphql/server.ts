@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
@@ -14,7 +14,7 @@ import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
 import { ProjectionRunner } from "../events/projection.js";
 import { errorBody, formatClientError, maskedGraphQLError } from "../errors.js";
-import { closeWhenTokenExpires, listenForGraphQL } from "../net.js";
+import { closeWhenTokenExpires, createHttpServer, listenForGraphQL } from "../net.js";
 import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
@@ -77,7 +77,7 @@ export async function startSubgraphServer(
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  const httpServer: Server = createServer(app);
+  const httpServer: Server = createHttpServer(config.http, app);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.MAX_BODY_BYTES });
   const rules = [...specifiedRules, ...subgraphValidationRules(config.limits)];
@@ -137,11 +137,16 @@ export async function startSubgraphServer(
     validationRules: subgraphValidationRules(config.limits),
     parseOptions: { maxTokens },
     csrfPrevention: true,
+    // The process's stop (app/signals.ts) stops this server in its turn. Apollo's own SIGTERM handler
+    // (on outside NODE_ENV=test) stopped it at once and then signalled the process again, which ended
+    // every other part mid-drain with exit code 1.
+    stopOnTerminationSignals: false,
     // Apollo prefixes errors thrown while building the context; the reason alone is clearer.
     formatError: (formatted, err) =>
       formatClientError({ ...formatted, message: formatted.message.replace(/^Context creation failed: /, "") }, err, log, hideSchemaDetails),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // On stop: no new connections, the requests in hand answered for up to DRAIN_TIMEOUT_SECONDS.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.DRAIN_TIMEOUT_SECONDS * 1000 }),
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(), // no HTTP caching of GraphQL answers, and a hook per field saved
       requestLog,

@@ -29,11 +29,12 @@ export interface HubProcess {
  * `node dist/app/serve.js <part>` with these settings: the gateway alone (subgraphs from SUBGRAPH_URLS;
  * no database), or one subgraph. Resolves once it listens.
  */
-export async function spawnPart(part: string, env: Record<string, string>): Promise<HubProcess> {
+export async function spawnPart(part: string, env: Record<string, string> | ((dataDir: string) => Record<string, string>)): Promise<HubProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), "watchfloor-proc-"));
   await ensureDevKeys(dataDir);
+  const settings = typeof env === "function" ? env(dataDir) : env;
   const child = spawn(process.execPath, [join(projectRoot(), "dist/app/serve.js"), part], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", SUBGRAPH_PORT_BASE: "0", LOG_LEVEL: "info", NODE_ENV: "test", ...env },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", SUBGRAPH_PORT_BASE: "0", LOG_LEVEL: "info", NODE_ENV: "test", ...settings },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
