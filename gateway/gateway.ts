@@ -15,6 +15,7 @@ import { hiveLogger } from "./hive-log.js";
 import { limitPlugins } from "./limits.js";
 import { createErrorMasker, useNoSuggestions } from "./mask-error.js";
 import { SharedSubscriptions, type SubscribeArgs } from "./shared-subscriptions.js";
+import { useStreamEnds } from "./stream-ends.plugin.js";
 import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
 
@@ -89,6 +90,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ...limitPlugins(config.limits),
       ...(production ? [useNoSuggestions()] : []),
       useRequestFacts(),
+      useStreamEnds(stopping.signal),
       useNoDataBesideRootErrors(),
     ],
   });

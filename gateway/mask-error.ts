@@ -73,8 +73,9 @@ interface TransportFailure {
 }
 
 /**
- * A subgraph the gateway could not use: Hive's transport codes, or an exception (not a GraphQL error)
- * that Hive's executor wrapped as DOWNSTREAM_SERVICE_ERROR, such as a closed graphql-ws socket.
+ * A subgraph the gateway could not use: Hive's transport codes, or what Hive's executor wrapped as
+ * DOWNSTREAM_SERVICE_ERROR that is neither a GraphQL error nor a list of them (an exception), or that
+ * has no message at all: a graphql-ws socket to the subgraph that closed (its close event has none).
  */
 function transportFailure(error: unknown): TransportFailure | undefined {
   let serviceName: string | undefined;
@@ -84,14 +85,24 @@ function transportFailure(error: unknown): TransportFailure | undefined {
     if (typeof extensions?.serviceName === "string") serviceName ??= extensions.serviceName;
     const code = typeof extensions?.code === "string" ? extensions.code : "";
     const original: unknown = (e as GraphQLError).originalError;
-    const thrown = code === "DOWNSTREAM_SERVICE_ERROR" && original instanceof Error && !isGraphQLError(original);
-    if (TRANSPORT_FAILURES.has(code) || thrown) {
+    const downstream = code === "DOWNSTREAM_SERVICE_ERROR";
+    const thrown = downstream && typeof original === "object" && original !== null && !isGraphQLError(original) && !Array.isArray(original);
+    const wordless = downstream && !(e as ErrorLike).message && isGraphQLError(e) && !innermost(e).message && !innermost(e).originalError;
+    if (TRANSPORT_FAILURES.has(code) || thrown || wordless) {
       const status = (extensions?.response as { status?: unknown } | undefined)?.status;
-      return { serviceName, code, status: typeof status === "number" ? status : undefined, reason: String((e as ErrorLike).message).slice(0, 200) };
+      const reason = wordless ? "the connection to the subgraph closed" : String((e as ErrorLike).message);
+      return { serviceName, code, status: typeof status === "number" ? status : undefined, reason: reason.slice(0, 200) };
     }
     e = original;
   }
   return undefined;
+}
+
+/** The last GraphQL error of a chain of them (Hive wraps the executor's error in the router's). */
+function innermost(error: GraphQLError): GraphQLError {
+  let e = error;
+  for (let i = 0; i < 5 && e.originalError && isGraphQLError(e.originalError); i++) e = e.originalError;
+  return e;
 }
 
 /** An error for the log: Hive's `request` (the subgraph call, variables and all) and `response` left out. */
