@@ -125,40 +125,67 @@ describe("feeds through a gateway whose indicators subgraph goes away", () => {
   });
 });
 
-describe("an SSE subscription at its token's expiry", () => {
+describe("how an SSE subscription ends", () => {
   let t: TestHub;
   let gateway: HubProcess;
+  const gatewayOver = (hub: TestHub, env: Record<string, string> = {}) =>
+    spawnPart("gateway", {
+      DATA_DIR: hub.dataDir,
+      AUTH_CLOCK_SKEW_SECONDS: "0",
+      SUBGRAPH_URLS: ["indicators", "directory", "incidents"].map((n) => `${n}=${hub.subgraphUrl(n)}`).join(","),
+      ...env,
+    });
   beforeAll(async () => {
     t = await startTestHub({ AUTH_CLOCK_SKEW_SECONDS: "0" });
-    gateway = await spawnPart("gateway", {
-      DATA_DIR: t.dataDir,
-      AUTH_CLOCK_SKEW_SECONDS: "0",
-      SUBGRAPH_URLS: ["indicators", "directory", "incidents"].map((n) => `${n}=${t.subgraphUrl(n)}`).join(","),
-    });
+    gateway = await gatewayOver(t);
   });
   afterAll(async () => {
     await gateway?.signal("SIGKILL");
     await t?.stop();
   });
 
-  it("ends with UNAUTHENTICATED, and the request's log line counts it as an error", async () => {
-    const org = orgId("sse-expiry");
-    const token = await t.token(org, "AGENCY", ["indicators:read"], { ttlSeconds: 3 });
-    const requestId = `sse-expiry-${org}`;
-    const res = await fetch(gateway.url, {
+  /** An SSE subscription to `url`: everything it receives, and when its stream ends. */
+  async function sse(url: string, token: string, requestId: string) {
+    const res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}`, "x-request-id": requestId },
       body: JSON.stringify({ query: SUBSCRIBE, variables: { after: null } }),
     });
     expect(res.status).toBe(200);
-    let text = "";
-    const reading = (async () => {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) text += Buffer.from(chunk).toString();
-    })();
+    const stream = { text: "", ended: false };
+    void (async () => {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) stream.text += Buffer.from(chunk).toString();
+    })()
+      .catch(() => undefined)
+      .finally(() => (stream.ended = true));
+    return stream;
+  }
+  const errorsOf = (text: string) =>
+    [...text.matchAll(/^event: next\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!)).flatMap((p) => p.errors ?? []) as { message: string; extensions?: { code?: string } }[];
+
+  it("at the gateway's stop: SERVICE_UNAVAILABLE, and the gateway does not wait for the stream", async () => {
+    const own = await gatewayOver(t, { DRAIN_TIMEOUT_SECONDS: "300" });
+    try {
+      const token = await t.token(orgId("sse-stop"), "AGENCY", ["indicators:read"]);
+      const stream = await sse(own.url, token, "sse-stop");
+      expect(await own.signal("SIGTERM")).toBe(0);
+      await until("the stream to end", () => stream.ended);
+      expect(errorsOf(stream.text).map((e) => e.extensions?.code), stream.text).toEqual(["SERVICE_UNAVAILABLE"]);
+      expect(stream.text).toMatch(/event: complete/);
+    } finally {
+      await own.signal("SIGKILL");
+    }
+  });
+
+  it("at its token's expiry: UNAUTHENTICATED, and the request's log line counts it as an error", async () => {
+    const org = orgId("sse-expiry");
+    const token = await t.token(org, "AGENCY", ["indicators:read"], { ttlSeconds: 3 });
+    const requestId = `sse-expiry-${org}`;
+    const stream = await sse(gateway.url, token, requestId);
     // The token's exp is 3 s away; the stream must end well before the 36 s it used to take.
-    await Promise.race([reading, sleep(13_000)]);
-    const payloads = [...text.matchAll(/^event: next\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
-    const errors = payloads.flatMap((p) => p.errors ?? []);
+    await until("the stream to end", () => stream.ended, 13_000).catch(() => undefined);
+    const text = stream.text;
+    const errors = errorsOf(text);
     expect(errors.map((e) => e.extensions?.code), text).toEqual(["UNAUTHENTICATED"]);
     expect(errors[0].message).toMatch(/token expired/);
     expect(text).toMatch(/event: complete/);
