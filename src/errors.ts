@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { isDatabaseUnavailable } from "./db/unavailable.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -103,6 +104,14 @@ export function formatClientError(formatted: GraphQLFormattedError, err: unknown
   }
   const correlationId = randomUUID();
   const original = (err as GraphQLError)?.originalError ?? err;
+  if (isDatabaseUnavailable(original)) {
+    log.warn({ correlationId, err: original, path: formatted.path }, "database unavailable");
+    return {
+      message: "the database is unavailable for a moment; retry the request",
+      path: formatted.path,
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, correlationId },
+    };
+  }
   log.error({ correlationId, err: original, path: formatted.path }, "unexpected error");
   return {
     message: `Internal error; quote reference ${correlationId} to the hub's operators`,

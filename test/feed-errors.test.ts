@@ -1,10 +1,9 @@
-import { createServer as createTcpServer, connect, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { recordFeed } from "./support/feed.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
-import { spawnPart, type HubProcess } from "./support/process.js";
+import { spawnPart, tcpProxy, type HubProcess } from "./support/process.js";
 import { sleep, until } from "./support/wait.js";
 
 /**
@@ -15,40 +14,6 @@ import { sleep, until } from "./support/wait.js";
 
 const PUBLISH = "mutation($input: [IndicatorInput!]!) { publishIndicators(input: $input) { failed } }";
 const SUBSCRIBE = "subscription($after: String) { indicatorPublished(after: $after) { cursor indicator { value } } }";
-
-/** A TCP proxy in front of a subgraph: `cut` drops every connection and refuses new ones until `restore`. */
-async function tcpProxy(target: string) {
-  const { hostname, port } = new URL(target);
-  const sockets = new Set<Socket>();
-  const server: TcpServer = createTcpServer((client) => {
-    const upstream = connect(Number(port), hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const proxyPort = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${proxyPort}/graphql`,
-    cut: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-    restore: () => new Promise<void>((resolve) => server.listen(proxyPort, "127.0.0.1", resolve)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        if (server.listening) server.close(() => resolve());
-        else resolve();
-      }),
-  };
-}
 
 describe("feeds through a gateway whose indicators subgraph goes away", () => {
   let t: TestHub;
