@@ -8,7 +8,7 @@ import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
 import { ErrorCode, errorBody, isGraphQLError } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
-import { closeWhenTokenExpires, createHttpServer, listenForGraphQL, trackRequests } from "../src/net.js";
+import { closeWhenTokenExpires, createHttpServer, isRequestId, listenForGraphQL, trackRequests } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { hiveLogger } from "./hive-log.js";
@@ -103,6 +103,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const maxBody = config.limits.MAX_BODY_BYTES;
   const server = createHttpServer(config.http, (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
+    // A caller's request id that is too long or odd is dropped: Hive then makes one (generateRequestId),
+    // which goes to the subgraphs, back to the caller and into every log line instead.
+    if (req.headers["x-request-id"] !== undefined && !isRequestId(req.headers["x-request-id"])) delete req.headers["x-request-id"];
     const path = (req.url ?? "/").split("?")[0];
     res.on("finish", () => {
       if (path !== "/graphql") return;

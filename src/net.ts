@@ -2,10 +2,32 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config.js";
 
-/** The HTTP server of the gateway and of each subgraph. */
-export function createHttpServer(_http: Config["http"], listener: RequestListener): Server {
-  return createServer(listener);
+/**
+ * The HTTP server of the gateway and of each subgraph, which slow or greedy clients cannot hold: headers
+ * and whole requests must arrive within their timeouts (checked every second; Node checks every 30 s
+ * by default), a keep-alive connection carries a bounded number of requests, and open connections are
+ * capped.
+ */
+export function createHttpServer(http: Config["http"], listener: RequestListener): Server {
+  const server = createServer(
+    {
+      headersTimeout: http.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeout: http.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    listener,
+  );
+  server.maxRequestsPerSocket = http.HTTP_MAX_REQUESTS_PER_SOCKET;
+  server.maxConnections = http.HTTP_MAX_CONNECTIONS;
+  return server;
 }
+
+/**
+ * What the hub takes from a caller's x-request-id: a short id of letters, digits and `._:-`, so that it
+ * can neither bloat nor forge a log line. Anything else is replaced by an id of the hub's own.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const isRequestId = (value: unknown): value is string => typeof value === "string" && REQUEST_ID.test(value);
 
 /**
  * Stopping without dropping what is in hand. `drain` stops taking connections, lets the requests in

@@ -6,7 +6,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { expressMiddleware } from "@as-integrations/express5";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import express, { type ErrorRequestHandler } from "express";
-import { GraphQLError, parse, specifiedRules, validate } from "graphql";
+import { execute, GraphQLError, parse, specifiedRules, subscribe, validate, type ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../auth/jwt.js";
@@ -14,8 +14,8 @@ import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
 import { ProjectionRunner } from "../events/projection.js";
 import { errorBody, formatClientError, maskedGraphQLError } from "../errors.js";
-import { closeWhenTokenExpires, createHttpServer, listenForGraphQL } from "../net.js";
-import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
+import { closeWhenTokenExpires, createHttpServer, isRequestId, listenForGraphQL } from "../net.js";
+import { oversizedList, subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
 import { buildFederatedSchema, type SubgraphDefinition } from "./subgraph.js";
@@ -34,7 +34,6 @@ export interface SubgraphServerOptions {
   verifier: TokenVerifier;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 
 /**
@@ -64,7 +63,7 @@ export async function startSubgraphServer(
   async function contextFor(viewer: Viewer, requestId?: unknown): Promise<Context> {
     const em = orm.em.fork();
     await hub.orgs.provision(em, viewer);
-    const id = typeof requestId === "string" && REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    const id = isRequestId(requestId) ? requestId : randomUUID();
     return { viewer, em, hub, requestId: id, loaders: new Map(), projections };
   }
 
@@ -82,11 +81,21 @@ export async function startSubgraphServer(
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.MAX_BODY_BYTES });
   const rules = [...specifiedRules, ...subgraphValidationRules(config.limits)];
   const maxTokens = subgraphMaxTokens(config.limits);
+  const maxListValues = config.limits.MAX_LIST_VALUES;
+  const listTooLong = (args: ExecutionArgs) => oversizedList(args.schema, args.document, args.variableValues, maxListValues);
   const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; cancelExpiry?: () => void }>(
     {
       schema,
       parse: (source) => parse(source, { maxTokens }),
       validate: (schemaToCheck, document) => validate(schemaToCheck, document, rules),
+      execute: (args) => {
+        const tooLong = listTooLong(args);
+        return tooLong ? { errors: [tooLong] } : execute(args);
+      },
+      subscribe: (args) => {
+        const tooLong = listTooLong(args);
+        return tooLong ? { errors: [tooLong] } : subscribe(args);
+      },
       onConnect: async (ctx) => {
         const verified = await options.verifier.check(ctx.connectionParams?.authorization);
         if (!verified.ok) {
@@ -150,6 +159,17 @@ export async function startSubgraphServer(
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(), // no HTTP caching of GraphQL answers, and a hook per field saved
       requestLog,
+      {
+        // Lists over MAX_LIST_VALUES: refused before execution, as at the gateway.
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ schema: resolved, document, request }) {
+              const tooLong = oversizedList(resolved, document, request.variables, maxListValues);
+              if (tooLong) throw tooLong;
+            },
+          };
+        },
+      },
       {
         async serverWillStart() {
           return {
