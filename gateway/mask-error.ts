@@ -15,6 +15,10 @@ function clientFacing(error: ErrorLike, hideSchemaDetails: boolean, path = error
   const message = hideSchemaDetails ? withoutSuggestions(String(error.message)) : String(error.message);
   // GraphQL's own refusal of a variable (an enum value not in the schema, say) comes without a code.
   if (!extensions.code && /^Variable "\$/.test(message)) extensions.code = ErrorCode.BAD_USER_INPUT;
+  // Yoga's request parser puts the JSON parser's exception in `originalError` (removed above), whose
+  // presence also made Yoga answer 400 rather than 200: the status is kept without the exception.
+  const http = extensions.http as { spec?: boolean } | undefined;
+  if (error.extensions?.originalError && http?.spec) extensions.http = { ...http, spec: false };
   return new GraphQLError(message, { path, extensions });
 }
 

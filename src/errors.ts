@@ -51,9 +51,12 @@ export const badInput = (why: string, field?: string) =>
 /** A GraphQL-shaped JSON body, for refusals made before GraphQL runs. */
 export const errorBody = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 
-/** Extensions less what a client must not see (stack traces, exception details). */
+/**
+ * Extensions less what a client must not see: stack traces, exception details, and the exception
+ * Yoga's request parser puts in `originalError` (Node's JSON parser's words about the body).
+ */
 export function withoutInternals(extensions: Record<string, unknown> | undefined): Record<string, unknown> {
-  const { stacktrace: _stack, exception: _exception, ...rest } = extensions ?? {};
+  const { stacktrace: _stack, exception: _exception, originalError: _original, ...rest } = extensions ?? {};
   return rest;
 }
 

@@ -126,6 +126,28 @@ describe("production: no error suggests a name of the schema", () => {
   }
 });
 
+describe("production: a malformed request learns only that it is malformed", () => {
+  let t: TestHub;
+  let token: string;
+  beforeAll(async () => {
+    const { privateKey, jwksFile } = await idp();
+    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
+    token = await sign(privateKey, orgId("edge-json"), "indicators:read");
+  });
+  afterAll(() => t?.stop());
+
+  it("answers a body that is not JSON with 400 BAD_REQUEST, without the parser's exception", async () => {
+    for (const url of [t.gatewayUrl, t.subgraphUrl("indicators")]) {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: '{"query": nope' });
+      const text = await res.text();
+      expect(res.status, text).toBe(400);
+      const [error] = JSON.parse(text).errors;
+      expect(error.extensions, text).toEqual({ code: "BAD_REQUEST" });
+      expect(text).not.toMatch(/SyntaxError|position|nope/);
+    }
+  });
+});
+
 describe("development: suggestions help whoever writes the queries", () => {
   let t: TestHub;
   beforeAll(async () => {
