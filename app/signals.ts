@@ -1,6 +1,13 @@
 import type { Logger } from "../src/logger.js";
 
-/** Stops cleanly on SIGINT/SIGTERM (a second signal forces the exit). */
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * Stops cleanly on SIGINT/SIGTERM (a second signal forces the exit). The hub's `stop` owns these
+ * signals: it drains each part in order. Handlers that libraries add of their own, now or later, are
+ * removed; Hive's runtime (through @whatwg-node/server) disposed itself on SIGTERM at once, aborting
+ * every request in flight with SHUTTING_DOWN before the gateway could drain.
+ */
 export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
@@ -15,6 +22,13 @@ export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
       },
     );
   };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  for (const signal of SIGNALS) {
+    for (const other of process.listeners(signal)) process.removeListener(signal, other);
+    process.on(signal, handler);
+  }
+  process.on("newListener", (event, listener) => {
+    if ((SIGNALS as readonly (string | symbol)[]).includes(event) && listener !== handler) {
+      queueMicrotask(() => process.removeListener(event as NodeJS.Signals, listener));
+    }
+  });
 }

@@ -42,7 +42,8 @@ const scopes = values.scopes.split(/[\s,]+/).filter(Boolean);
 const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
 if (unknown.length) fail(`--scopes: unknown scope(s) ${unknown.join(", ")}`);
 const ttl = Number(values.ttl);
-if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 24 * 3600) fail("--ttl: whole seconds from 60 to 2592000 (30 days)");
+const maxTtl = config.auth.AUTH_MAX_TOKEN_LIFETIME_SECONDS;
+if (!Number.isInteger(ttl) || ttl < 60 || ttl > maxTtl) fail(`--ttl: whole seconds from 60 to ${maxTtl} (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
 
 try {
   const token = await mintDevToken(config.database.DATA_DIR, {

@@ -9,7 +9,11 @@ export interface GatewayAuthContext {
   authorization: string;
 }
 
-/** GraphiQL's page is static HTML; everything it then sends carries the token the user gives it. */
+/**
+ * GraphiQL's page is static HTML; everything it then sends carries the token the user gives it. Yoga
+ * answers such a request with the page (and parses nothing) only while GraphiQL is on: with it off
+ * (production), the same request is an operation like any other and needs a token.
+ */
 function wantsGraphiQLPage(request: Request): boolean {
   return request.method === "GET" && (request.headers.get("accept") ?? "").includes("text/html");
 }
@@ -19,12 +23,12 @@ function wantsGraphiQLPage(request: Request): boolean {
  * is parsed, validated or planned, so that a caller without one learns nothing of the schema.
  * (graphql-ws connections are verified when they open, in gateway.ts.) Subgraphs verify it again.
  */
-export function useEdgeAuth(verifier: TokenVerifier): GatewayPlugin<GatewayAuthContext> {
+export function useEdgeAuth(verifier: TokenVerifier, options: { graphiql: boolean }): GatewayPlugin<GatewayAuthContext> {
   // The viewer of each HTTP request, verified as it arrives, for its context.
   const viewers = new WeakMap<Request, Viewer>();
   return {
     async onRequest({ request, endResponse, fetchAPI }) {
-      if (wantsGraphiQLPage(request)) return;
+      if (options.graphiql && wantsGraphiQLPage(request)) return;
       const verified = await verifier.check(request.headers.get("authorization"));
       if (verified.ok) {
         viewers.set(request, verified.viewer);

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createGatewayRuntime, type GatewayRuntime } from "@graphql-hive/gateway-runtime";
 import { unifiedGraphHandler } from "@graphql-hive/router-runtime";
 import { GraphQLError } from "graphql";
@@ -6,16 +6,17 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../src/auth/jwt.js";
 import type { Config } from "../src/config.js";
-import { errorBody, isGraphQLError } from "../src/errors.js";
+import { ErrorCode, errorBody, isGraphQLError } from "../src/errors.js";
 import { IDEMPOTENCY_HEADER } from "../src/graphql/idempotency.js";
 import type { Logger } from "../src/logger.js";
-import { closeWhenTokenExpires, listenForGraphQL } from "../src/net.js";
+import { closeWhenTokenExpires, createHttpServer, isRequestId, listenForGraphQL, trackRequests } from "../src/net.js";
 import { useEdgeAuth, type GatewayAuthContext } from "./auth.plugin.js";
 import type { SubgraphEndpoint } from "./compose.js";
 import { hiveLogger } from "./hive-log.js";
 import { limitPlugins } from "./limits.js";
-import { createErrorMasker } from "./mask-error.js";
+import { createErrorMasker, useNoSuggestions } from "./mask-error.js";
 import { SharedSubscriptions, type SubscribeArgs } from "./shared-subscriptions.js";
+import { useStreamEnds } from "./stream-ends.plugin.js";
 import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
 import { useUtf8Bodies } from "./utf8.plugin.js";
@@ -56,7 +57,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config, verifier } = options;
   const log = options.log.child({ component: "gateway" });
   const production = config.server.NODE_ENV === "production";
-  const maskError = createErrorMasker(log);
+  // With introspection off, no error may name what introspection would (suggestions of schema names).
+  const maskError = createErrorMasker(log, production);
+  // Aborted when the gateway begins to stop: SSE streams end then (graphql-ws sockets are closed).
+  const stopping = new AbortController();
 
   const runtime = createGatewayRuntime<GatewayAuthContext>({
     supergraph: options.supergraphSdl,
@@ -88,7 +92,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       fromClientToSubgraphs: ({ request }) => ({ [IDEMPOTENCY_HEADER]: request.headers.get(IDEMPOTENCY_HEADER) }),
     },
     maskedErrors: { maskError },
-    plugins: () => [useEdgeAuth(verifier), useUtf8Bodies(), ...limitPlugins(config.limits), useRequestFacts(), useNoDataBesideRootErrors(), useRefusalStatus()],
+    plugins: () => [
+      useEdgeAuth(verifier, { graphiql: !production }),
+      useUtf8Bodies(),
+      ...limitPlugins(config.limits),
+      ...(production ? [useNoSuggestions()] : []),
+      useRequestFacts(),
+      useStreamEnds(stopping.signal),
+      useNoDataBesideRootErrors(),
+      useRefusalStatus(),
+    ],
   });
   // A graphql-ws subscription that arrives before any HTTP request needs the schema loaded.
   await runtime.getSchema();
@@ -97,8 +110,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const sharedSubscriptions = new SharedSubscriptions({ log, maskError, ringSize: config.events.SUBSCRIPTION_RING_SIZE, ringMaxAgeMs: config.events.SUBSCRIPTION_RING_SECONDS * 1000 });
 
   const maxBody = config.limits.MAX_BODY_BYTES;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createHttpServer(config.http, (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
+    // A caller's request id that is too long or odd is dropped: Hive then makes one (generateRequestId),
+    // which goes to the subgraphs, back to the caller and into every log line instead.
+    if (req.headers["x-request-id"] !== undefined && !isRequestId(req.headers["x-request-id"])) delete req.headers["x-request-id"];
     const path = (req.url ?? "/").split("?")[0];
     res.on("finish", () => {
       if (path !== "/graphql") return;
@@ -118,6 +134,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         "request",
       );
     });
+    if (requests.draining) {
+      // A request on a keep-alive connection opened before the gateway began to stop.
+      res.setHeader("connection", "close");
+      sendJson(res, 503, errorBody("the gateway is stopping; retry the request", ErrorCode.SERVICE_UNAVAILABLE));
+      req.resume();
+      return;
+    }
     if (path === "/healthz" && req.method === "GET") {
       void health(options.subgraphs).then(({ ok, subgraphs }) => sendJson(res, ok ? 200 : 503, { status: ok ? "ok" : "unavailable", subgraphs }));
       return;
@@ -143,11 +166,27 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     void runtime(req, res);
   });
 
+  const requests = trackRequests(server);
+
   const wsServer = new WebSocketServer({ server, path: "/graphql", maxPayload: maxBody });
   const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; cancelExpiry?: () => void }>(
     {
-      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => sharedSubscriptions.subscribe(args as unknown as SubscribeArgs) as never,
+      // A refusal thrown by Hive's execution (a variable that does not coerce) is an answer, not the
+      // end of the socket (graphql-ws closes it with 4500 on anything thrown).
+      execute: async (args) => {
+        try {
+          return (await (args.rootValue as { execute: (a: unknown) => unknown }).execute(args)) as never;
+        } catch (err) {
+          return { errors: [maskError(err) as GraphQLError] };
+        }
+      },
+      subscribe: async (args) => {
+        try {
+          return (await sharedSubscriptions.subscribe(args as unknown as SubscribeArgs)) as never;
+        } catch (err) {
+          return { errors: [maskError(err) as GraphQLError] };
+        }
+      },
       onConnect: async (ctx) => {
         const verified = await verifier.check(ctx.connectionParams?.authorization);
         if (!verified.ok) {
@@ -159,6 +198,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return true;
       },
       onClose: (ctx) => ctx.extra.cancelExpiry?.(),
+      // Errors graphql-ws sends on its own (parse and validation, returned below) pass the same masking.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e) as GraphQLError),
       onSubscribe: async (ctx, _id, payload) => {
         const initialContext = { ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload };
         const { schema, execute, subscribe, contextFactory, parse, validate } = runtime.getEnveloped(initialContext);
@@ -206,14 +247,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     server,
     runtime,
     sharedSubscriptions,
+    /**
+     * Drains: no new connection; feeds end at once (graphql-ws sockets close with 1001, SSE streams
+     * end with SERVICE_UNAVAILABLE; both resume elsewhere from their cursors); the requests in flight
+     * are answered, for at most DRAIN_TIMEOUT_SECONDS.
+     */
     async close() {
+      stopping.abort();
+      const drained = requests.drain(config.http.DRAIN_TIMEOUT_SECONDS * 1000, () => {
+        for (const socket of wsServer.clients) socket.terminate();
+      });
       await wsCleanup.dispose();
       sharedSubscriptions.close();
       wsServer.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await drained;
       await runtime.dispose();
     },
   };

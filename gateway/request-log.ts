@@ -35,6 +35,23 @@ export function generateRequestId({ context }: { context: unknown }): string {
 /** Records org, operation name and error count on the node request the HTTP layer logs. */
 export function useRequestFacts(): GatewayPlugin<GatewayAuthContext & { req?: IncomingMessage }> {
   return {
+    // An SSE subscription's line is written when its stream ends: it counts the errors it carried.
+    onSubscribe({ args }) {
+      const facts = factsOf(args.contextValue as { req?: IncomingMessage });
+      if (facts) {
+        facts.org = (args.contextValue as Partial<GatewayAuthContext>).viewer?.org;
+        facts.operation = args.operationName ?? null;
+      }
+      return {
+        onSubscribeResult() {
+          return {
+            onNext({ result }) {
+              if (facts && result.errors?.length) facts.errors = (facts.errors ?? 0) + result.errors.length;
+            },
+          };
+        },
+      };
+    },
     onExecute({ args }) {
       const facts = factsOf(args.contextValue as { req?: IncomingMessage });
       if (facts) {

@@ -266,6 +266,21 @@ function eventSeq(result: ExecutionResult, rootKey: string): number | undefined 
   return typeof cursor === "string" ? decodeCursor(cursor) : undefined;
 }
 
+/**
+ * Upstream failures worth a restart from the group's position: the subgraph unreachable or its socket
+ * closed (SUBGRAPH_UNAVAILABLE), its database (SERVICE_UNAVAILABLE), anything unexpected.
+ */
+const RESTARTABLE = new Set<string>([ErrorCode.SUBGRAPH_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE, "INTERNAL_SERVER_ERROR"]);
+
+const feedUnavailable = () =>
+  expectedError(ErrorCode.FEED_UNAVAILABLE, "the feed's source is unavailable: subscribe again later with the cursor of the last event you received");
+
+/** A private catch-up is not restarted: an unavailable source ends it as a feed's outage does. */
+function forSubscriber(errors: readonly GraphQLError[] | undefined): readonly GraphQLError[] {
+  const code = errorCodeOf(errors);
+  return code === ErrorCode.SUBGRAPH_UNAVAILABLE || code === ErrorCode.SERVICE_UNAVAILABLE ? [feedUnavailable()] : (errors ?? []);
+}
+
 function errorCodeOf(errors: readonly unknown[] | undefined): string | undefined {
   for (const e of errors ?? []) {
     const code = expectedCode(e) ?? (e as GraphQLError).extensions?.code;
@@ -645,17 +660,14 @@ export class SharedSubscriptions {
         for (const s of newer) this.join(s, s.lastSeq);
         return;
       }
-      if (code && code !== "INTERNAL_SERVER_ERROR") {
+      if (code && !RESTARTABLE.has(code)) {
         // FORBIDDEN, BAD_USER_INPUT, …: restarting would only fail again.
         this.failGroup(group, errors!, `upstream failed: ${code}`);
         return;
       }
       // A closed socket, a subgraph that went away, an end without a word: restart from the position.
       if (++group.failures > this.maxRestarts) {
-        const why = errors?.length
-          ? errors
-          : [expectedError(ErrorCode.FEED_UNAVAILABLE, "the feed's source is unavailable: subscribe again later with the cursor of the last event you received")];
-        this.failGroup(group, why, `upstream failed ${group.failures} times`);
+        this.failGroup(group, [feedUnavailable()], `upstream failed ${group.failures} times`);
         return;
       }
       reason = errors?.length ? `upstream failed (${code ?? "no code"})` : "upstream ended";
@@ -735,7 +747,7 @@ export class SharedSubscriptions {
         contextValue: subscriber.own.contextValue,
       });
       if (!isAsyncIterable(started)) {
-        subscriber.fail((started as ExecutionResult).errors ?? []);
+        subscriber.fail(forSubscriber((started as ExecutionResult).errors));
         return;
       }
       const upstream = started[Symbol.asyncIterator]();
@@ -753,7 +765,7 @@ export class SharedSubscriptions {
         }
         const seq = eventSeq(step.value, plan.rootKey);
         if (seq === undefined) {
-          subscriber.fail(step.value.errors ?? []);
+          subscriber.fail(forSubscriber(step.value.errors));
           return;
         }
         subscriber.deliver(seq, stripped(step.value, plan.rootKey));

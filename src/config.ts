@@ -59,6 +59,8 @@ const AuthSchema = z
       .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
       .pipe(z.array(z.enum(ALGORITHMS, { error: `one of ${ALGORITHMS.join(", ")} (HS* and none are never accepted)` })).min(1)),
     AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
+    /** The longest lifetime (`exp` − `iat`) a token may claim; a stolen token is good for no longer. */
+    AUTH_MAX_TOKEN_LIFETIME_SECONDS: positiveInt.max(30 * 24 * 3600).default(24 * 3600),
   })
   .superRefine((v, ctx) => {
     if (v.AUTH_JWKS_URL && v.AUTH_JWKS_FILE) {
@@ -78,6 +80,8 @@ const LimitsSchema = z.object({
   MAX_COST: positiveInt.default(20_000),
   MAX_DIRECTIVES: positiveInt.max(200).default(20),
   MAX_BATCHED_OPERATIONS: z.coerce.number().int().min(0).max(50).default(5),
+  /** Values in any one list argument (or list input field), literal or variable, before anything runs. */
+  MAX_LIST_VALUES: positiveInt.max(100_000).default(1000),
   MAX_BODY_BYTES: positiveInt.max(50 * 1024 * 1024).default(1024 * 1024),
 });
 
@@ -93,6 +97,28 @@ const IdempotencySchema = z.object({
   /** How long a mutation's Idempotency-Key and answer are kept: a retry within it is answered from them. */
   IDEMPOTENCY_WINDOW_SECONDS: positiveInt.max(30 * 24 * 3600).default(24 * 3600),
 });
+/**
+ * The HTTP servers (gateway and subgraphs) against slow or greedy clients, and how a stopping process
+ * drains them. Node's own defaults held a socket that sends its headers a byte at a time for a minute.
+ */
+const HttpSchema = z
+  .object({
+    /** A stopping process answers the requests it holds for at most this long, then closes them. */
+    DRAIN_TIMEOUT_SECONDS: positiveInt.max(300).default(10),
+    /** From a connection's first byte to the end of its request headers. */
+    HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt.max(300).default(10),
+    /** From a request's first byte to the end of its body (not its answer: SSE streams are not cut). */
+    HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.max(3600).default(30),
+    /** Requests one keep-alive connection may carry; the last is answered with `Connection: close`. */
+    HTTP_MAX_REQUESTS_PER_SOCKET: positiveInt.max(1_000_000).default(1000),
+    /** Open connections per server (graphql-ws sockets included); further ones are closed at once. */
+    HTTP_MAX_CONNECTIONS: positiveInt.max(1_000_000).default(10_000),
+  })
+  .superRefine((v, ctx) => {
+    if (v.HTTP_HEADERS_TIMEOUT_SECONDS > v.HTTP_REQUEST_TIMEOUT_SECONDS) {
+      ctx.addIssue({ code: "custom", path: ["HTTP_HEADERS_TIMEOUT_SECONDS"], message: "at most HTTP_REQUEST_TIMEOUT_SECONDS (the headers are part of the request)" });
+    }
+  });
 
 const LoggingSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -105,6 +131,7 @@ const SCHEMAS = {
   limits: LimitsSchema,
   events: EventsSchema,
   idempotency: IdempotencySchema,
+  http: HttpSchema,
   logging: LoggingSchema,
 } as const;
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { isDatabaseUnavailable } from "./db/unavailable.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -25,6 +26,10 @@ export const ErrorCode = {
   IDEMPOTENCY_KEY_REUSED: "IDEMPOTENCY_KEY_REUSED",
   /** An Idempotency-Key whose first request is still running; retry when it has finished (HTTP 409). */
   IDEMPOTENCY_KEY_IN_PROGRESS: "IDEMPOTENCY_KEY_IN_PROGRESS",
+  /** The hub cannot serve this now (its database is unreachable, or it is stopping): retry later. */
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  /** A subgraph did not answer the gateway, or not in GraphQL (`serviceName` names it): retry later. */
+  SUBGRAPH_UNAVAILABLE: "SUBGRAPH_UNAVAILABLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -50,9 +55,12 @@ export const badInput = (why: string, field?: string) =>
 /** A GraphQL-shaped JSON body, for refusals made before GraphQL runs. */
 export const errorBody = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 
-/** Extensions less what a client must not see (stack traces, exception details). */
+/**
+ * Extensions less what a client must not see: stack traces, exception details, and the exception
+ * Yoga's request parser puts in `originalError` (Node's JSON parser's words about the body).
+ */
 export function withoutInternals(extensions: Record<string, unknown> | undefined): Record<string, unknown> {
-  const { stacktrace: _stack, exception: _exception, ...rest } = extensions ?? {};
+  const { stacktrace: _stack, exception: _exception, originalError: _original, ...rest } = extensions ?? {};
   return rest;
 }
 
@@ -78,17 +86,39 @@ export function maskedUpstream(err: unknown): GraphQLError | undefined {
   return undefined;
 }
 
-/** Format for clients: expected errors keep message and code; the rest are masked and logged. */
-export function formatClientError(formatted: GraphQLFormattedError, err: unknown, log: Logger): GraphQLFormattedError {
+/**
+ * graphql-js's suggestions (` Did you mean "indicator"?`, ` Did you mean the enum value "GREEN"?`) name
+ * fields, arguments, input fields, enum values and types of the schema: with introspection off they
+ * would hand it out a guess at a time. Schema names cannot hold a "?", so the suggestion ends at one.
+ * Stripped from every message rather than in validation only (as graphql-armor's block-field-suggestions
+ * and Apollo's hideSchemaDetailsFromClientErrors do), since variable coercion suggests names too.
+ */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, "");
+
+/**
+ * Format for clients: expected errors keep message and code; the rest are masked and logged.
+ * `hideSchemaDetails` (production, where introspection is off): no suggestion of a schema name.
+ */
+export function formatClientError(formatted: GraphQLFormattedError, err: unknown, log: Logger, hideSchemaDetails = false): GraphQLFormattedError {
   const code = expectedCode(err) ?? (typeof formatted.extensions?.code === "string" && EXPECTED.has(formatted.extensions.code) ? formatted.extensions.code : undefined);
   // A GraphQLError raised by GraphQL itself (parse, validation, coercion) is about the request, not us.
   const requestError = isGraphQLError(err) && !err.originalError;
   if (code || requestError) {
     const extensions = withoutInternals(formatted.extensions as Record<string, unknown> | undefined);
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };
+    const message = hideSchemaDetails ? withoutSuggestions(formatted.message) : formatted.message;
+    return { message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };
   }
   const correlationId = randomUUID();
   const original = (err as GraphQLError)?.originalError ?? err;
+  if (isDatabaseUnavailable(original)) {
+    log.warn({ correlationId, err: original, path: formatted.path }, "database unavailable");
+    return {
+      message: "the database is unavailable for a moment; retry the request",
+      path: formatted.path,
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, correlationId },
+    };
+  }
   log.error({ correlationId, err: original, path: formatted.path }, "unexpected error");
   return {
     message: `Internal error; quote reference ${correlationId} to the hub's operators`,
@@ -98,7 +128,7 @@ export function formatClientError(formatted: GraphQLFormattedError, err: unknown
 }
 
 /** The same rule as `formatClientError`, for transports that carry GraphQLError objects (graphql-ws). */
-export function maskedGraphQLError(err: GraphQLError, log: Logger): GraphQLError {
-  const formatted = formatClientError(err.toJSON(), err, log);
+export function maskedGraphQLError(err: GraphQLError, log: Logger, hideSchemaDetails = false): GraphQLError {
+  const formatted = formatClientError(err.toJSON(), err, log, hideSchemaDetails);
   return new GraphQLError(formatted.message, { path: err.path, extensions: formatted.extensions });
 }

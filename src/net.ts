@@ -1,5 +1,75 @@
-import type { Server } from "node:http";
+import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Config } from "./config.js";
+
+/**
+ * The HTTP server of the gateway and of each subgraph, which slow or greedy clients cannot hold: headers
+ * and whole requests must arrive within their timeouts (checked every second; Node checks every 30 s
+ * by default), a keep-alive connection carries a bounded number of requests, and open connections are
+ * capped.
+ */
+export function createHttpServer(http: Config["http"], listener: RequestListener): Server {
+  const server = createServer(
+    {
+      headersTimeout: http.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeout: http.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    listener,
+  );
+  server.maxRequestsPerSocket = http.HTTP_MAX_REQUESTS_PER_SOCKET;
+  server.maxConnections = http.HTTP_MAX_CONNECTIONS;
+  return server;
+}
+
+/**
+ * What the hub takes from a caller's x-request-id: a short id of letters, digits and `._:-`, so that it
+ * can neither bloat nor forge a log line. Anything else is replaced by an id of the hub's own.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const isRequestId = (value: unknown): value is string => typeof value === "string" && REQUEST_ID.test(value);
+
+/**
+ * Stopping without dropping what is in hand. `drain` stops taking connections, lets the requests in
+ * flight finish (their answers close their connections) for at most `timeoutMs`, then closes every
+ * connection left. Requests that arrive meanwhile on an open keep-alive connection are the server's
+ * to refuse (`draining`). Long-lived answers (SSE) must be ended by their owner when draining starts.
+ */
+export function trackRequests(server: Server) {
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  let settled: (() => void) | undefined;
+  server.on("request", (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      if (draining && !inFlight.size) settled?.();
+    });
+  });
+  return {
+    get draining() {
+      return draining;
+    },
+    /** `stragglers`: ends what is not a request (upgraded sockets), once the wait is over. */
+    async drain(timeoutMs: number, stragglers?: () => void): Promise<void> {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
+      if (inFlight.size) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          settled = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      stragglers?.();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
 
 /** Listens (port 0: any free port) and answers the GraphQL URL actually bound. */
 export async function listenForGraphQL(server: Server, port: number, host: string): Promise<string> {

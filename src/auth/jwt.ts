@@ -60,6 +60,7 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
     audience = auth.AUTH_AUDIENCE!;
   }
   const skew = auth.AUTH_CLOCK_SKEW_SECONDS;
+  const maxLifetime = auth.AUTH_MAX_TOKEN_LIFETIME_SECONDS;
   const cache = new Map<string, Viewer>();
 
   async function verify(token: string): Promise<Viewer> {
@@ -76,12 +77,18 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
         issuer,
         audience,
         clockTolerance: skew,
-        requiredClaims: ["iss", "aud", "exp", "sub"],
+        // `iat` is required, not in the future, and no older than the longest lifetime; with `exp`
+        // it bounds the token's life below (an `exp` of 1e300 no longer makes a token for ever).
+        requiredClaims: ["iss", "aud", "exp", "sub", "iat"],
+        maxTokenAge: maxLifetime,
       }));
     } catch (err) {
       throw unauthenticated(reason(err));
     }
-    const { org, org_kind: orgKind, scope, sub, exp } = payload as Record<string, unknown>;
+    const { org, org_kind: orgKind, scope, sub, exp, iat } = payload as Record<string, unknown>;
+    if (Number(exp) - Number(iat) > maxLifetime) {
+      throw unauthenticated(`token lifetime (exp - iat) is longer than the ${maxLifetime} seconds accepted`);
+    }
     if (typeof org !== "string" || !ORG_ID_PATTERN.test(org)) throw unauthenticated("token claim 'org' is missing or invalid");
     if (typeof orgKind !== "string" || !ORG_KINDS.includes(orgKind as OrgKind)) {
       throw unauthenticated(`token claim 'org_kind' must be one of ${ORG_KINDS.join(", ")}`);

@@ -1,13 +1,13 @@
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import express, { type ErrorRequestHandler } from "express";
-import { GraphQLError, parse, specifiedRules, validate } from "graphql";
+import { execute, GraphQLError, parse, specifiedRules, subscribe, validate, type ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../auth/jwt.js";
@@ -15,9 +15,9 @@ import type { Viewer } from "../auth/viewer.js";
 import { createOrm } from "../db/orm.js";
 import { ProjectionRunner } from "../events/projection.js";
 import { errorBody, formatClientError, maskedGraphQLError } from "../errors.js";
-import { closeWhenTokenExpires, listenForGraphQL } from "../net.js";
+import { closeWhenTokenExpires, createHttpServer, isRequestId, listenForGraphQL } from "../net.js";
 import { idempotencyPlugin } from "./idempotency.js";
-import { subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
+import { oversizedList, subgraphMaxTokens, subgraphValidationRules } from "./limits.js";
 import { Organization } from "../orgs/organization.entity.js";
 import type { Context, HubServices } from "./context.js";
 import { buildFederatedSchema, type SubgraphDefinition } from "./subgraph.js";
@@ -36,7 +36,6 @@ export interface SubgraphServerOptions {
   verifier: TokenVerifier;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const NOT_UTF8 = "encoding.not-utf8";
 
 
@@ -52,6 +51,8 @@ export async function startSubgraphServer(
 ): Promise<RunningSubgraph> {
   const { config } = hub;
   const log = hub.log.child({ subgraph: def.name });
+  // With introspection off, no error may name what introspection would (suggestions of schema names).
+  const hideSchemaDetails = config.server.NODE_ENV === "production";
   const orm = await createOrm(options.databaseUrl, [...def.entities, Organization], config.database.DB_POOL_MAX);
   const { schema } = await buildFederatedSchema(def);
   const projections = new Map<string, ProjectionRunner>();
@@ -65,7 +66,7 @@ export async function startSubgraphServer(
   async function contextFor(viewer: Viewer, requestId?: unknown): Promise<Context> {
     const em = orm.em.fork();
     await hub.orgs.provision(em, viewer);
-    const id = typeof requestId === "string" && REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    const id = isRequestId(requestId) ? requestId : randomUUID();
     return { viewer, em, hub, requestId: id, loaders: new Map(), projections };
   }
 
@@ -78,16 +79,26 @@ export async function startSubgraphServer(
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  const httpServer: Server = createServer(app);
+  const httpServer: Server = createHttpServer(config.http, app);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.limits.MAX_BODY_BYTES });
   const rules = [...specifiedRules, ...subgraphValidationRules(config.limits)];
   const maxTokens = subgraphMaxTokens(config.limits);
+  const maxListValues = config.limits.MAX_LIST_VALUES;
+  const listTooLong = (args: ExecutionArgs) => oversizedList(args.schema, args.document, args.variableValues, maxListValues);
   const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; cancelExpiry?: () => void }>(
     {
       schema,
       parse: (source) => parse(source, { maxTokens }),
       validate: (schemaToCheck, document) => validate(schemaToCheck, document, rules),
+      execute: (args) => {
+        const tooLong = listTooLong(args);
+        return tooLong ? { errors: [tooLong] } : execute(args);
+      },
+      subscribe: (args) => {
+        const tooLong = listTooLong(args);
+        return tooLong ? { errors: [tooLong] } : subscribe(args);
+      },
       onConnect: async (ctx) => {
         const verified = await options.verifier.check(ctx.connectionParams?.authorization);
         if (!verified.ok) {
@@ -102,9 +113,9 @@ export async function startSubgraphServer(
       onClose: (ctx) => ctx.extra.cancelExpiry?.(),
       context: (ctx) => contextFor(ctx.extra.viewer!),
       // The same masking as over HTTP: expected errors as they are, anything else with a correlation id.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskedGraphQLError(e, log)),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskedGraphQLError(e, log, hideSchemaDetails)),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors?.length ? { ...result, errors: result.errors.map((e) => maskedGraphQLError(e, log)) } : undefined,
+        result.errors?.length ? { ...result, errors: result.errors.map((e) => maskedGraphQLError(e, log, hideSchemaDetails)) } : undefined,
     },
     wsServer,
   );
@@ -133,20 +144,36 @@ export async function startSubgraphServer(
 
   const apollo = new ApolloServer<Context>({
     schema,
-    introspection: config.server.NODE_ENV !== "production",
+    introspection: !hideSchemaDetails,
     includeStacktraceInErrorResponses: false,
     validationRules: subgraphValidationRules(config.limits),
     parseOptions: { maxTokens },
     csrfPrevention: true,
+    // The process's stop (app/signals.ts) stops this server in its turn. Apollo's own SIGTERM handler
+    // (on outside NODE_ENV=test) stopped it at once and then signalled the process again, which ended
+    // every other part mid-drain with exit code 1.
+    stopOnTerminationSignals: false,
     // Apollo prefixes errors thrown while building the context; the reason alone is clearer.
     formatError: (formatted, err) =>
-      formatClientError({ ...formatted, message: formatted.message.replace(/^Context creation failed: /, "") }, err, log),
+      formatClientError({ ...formatted, message: formatted.message.replace(/^Context creation failed: /, "") }, err, log, hideSchemaDetails),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // On stop: no new connections, the requests in hand answered for up to DRAIN_TIMEOUT_SECONDS.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.DRAIN_TIMEOUT_SECONDS * 1000 }),
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(), // no HTTP caching of GraphQL answers, and a hook per field saved
       requestLog,
       idempotencyPlugin({ subgraph: def.name, windowSeconds: config.idempotency.IDEMPOTENCY_WINDOW_SECONDS, log }),
+      {
+        // Lists over MAX_LIST_VALUES: refused before execution, as at the gateway.
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ schema: resolved, document, request }) {
+              const tooLong = oversizedList(resolved, document, request.variables, maxListValues);
+              if (tooLong) throw tooLong;
+            },
+          };
+        },
+      },
       {
         async serverWillStart() {
           return {
