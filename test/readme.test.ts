@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { projectRoot } from "../src/paths.js";
+import { examples, type Example } from "./support/examples.js";
+
+/**
+ * The examples of README.md and docs/api.md, run as a new user would: in order, with bash, against a
+ * hub started as `npm start` starts it (dist/app/start.js) on a fresh DATA_DIR. Only the address
+ * changes (the docs say 127.0.0.1:4000). Each block must exit 0 and print no GraphQL `errors`.
+ */
+const root = projectRoot();
+const DOCS = ["README.md", "docs/api.md"];
+const ADDRESS = "127.0.0.1:4000";
+/** An event cursor (base64url of `wf1:<seq>`), which every event of a feed carries. */
+const EVENT = /d2Yx[A-Za-z0-9_-]+/;
+
+interface Hub {
+  proc: ChildProcess;
+  address: string;
+  dataDir: string;
+  output: string;
+}
+
+async function startHub(): Promise<Hub> {
+  const dataDir = await mkdtemp(join(tmpdir(), "watchfloor-readme-"));
+  const proc = spawn(process.execPath, ["dist/app/start.js"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: inject("databaseUrl"),
+      DATA_DIR: dataDir,
+      PORT: "0",
+      SUBGRAPH_PORT_BASE: "0",
+      NODE_ENV: "development",
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const hub: Hub = { proc, address: "", dataDir, output: "" };
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      hub.output += chunk.toString();
+      const up = /Watchfloor is up: http:\/\/([^/\s]+)\/graphql/.exec(hub.output);
+      if (up) {
+        hub.address = up[1]!;
+        resolve();
+      }
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", onData);
+    proc.once("exit", (code) => reject(new Error(`the hub exited (${code}) before it was up:\n${hub.output}`)));
+  });
+  return hub;
+}
+
+async function stopHub(hub: Hub | undefined): Promise<void> {
+  if (!hub || hub.proc.exitCode !== null) return;
+  const exited = new Promise((resolve) => hub.proc.once("exit", resolve));
+  hub.proc.kill("SIGTERM");
+  await exited;
+  await rm(hub.dataDir, { recursive: true, force: true });
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one block with bash: the variables and functions that earlier blocks set are sourced from
+ * `state` first and saved back after, as if the reader typed every block into one terminal.
+ */
+function runBlock(block: string, env: NodeJS.ProcessEnv, cwd: string, state: string, stream: boolean): Promise<Run> {
+  const script = [
+    "set -eo pipefail",
+    "__base=$(compgen -v)",
+    `source ${JSON.stringify(state)}`,
+    block,
+    "{ declare -f; for __v in $(compgen -v); do",
+    '  case "$__v" in __*|BASH*|PIPESTATUS|OLDPWD|_) continue;; esac',
+    '  grep -qx -- "$__v" <<<"$__base" || declare -p "$__v"',
+    `done; } > ${JSON.stringify(state)}`,
+  ].join("\n");
+  const proc = spawn("bash", ["-c", script], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const run: Run = { code: null, stdout: "", stderr: "" };
+  proc.stdout!.on("data", (c: Buffer) => (run.stdout += c.toString()));
+  proc.stderr!.on("data", (c: Buffer) => (run.stderr += c.toString()));
+  return new Promise((resolve) => {
+    // A stream runs until its first event has arrived: every event carries its cursor.
+    const firstEvent = setInterval(() => {
+      if (stream && EVENT.test(run.stdout)) process.kill(-proc.pid!, "SIGTERM");
+    }, 100);
+    // Past this, a block is stuck: its process group is stopped and the block fails.
+    const stuck = setTimeout(() => {
+      run.stderr += "\n(stopped after 60 s)";
+      process.kill(-proc.pid!, "SIGKILL");
+    }, 60_000);
+    proc.once("exit", (code) => {
+      clearInterval(firstEvent);
+      clearTimeout(stuck);
+      resolve({ ...run, code });
+    });
+  });
+}
+
+describe("the README's and docs/api.md's examples", () => {
+  let hub: Hub | undefined;
+  let work: string;
+  beforeAll(async () => {
+    hub = await startHub();
+    // Inside the checkout (as a reader's files would be), so that `import "graphql-ws"` and `npm run`
+    // find the project's packages; under node_modules/.cache, so that git ignores it.
+    await mkdir(join(root, "node_modules", ".cache"), { recursive: true });
+    work = await mkdtemp(join(root, "node_modules", ".cache", "readme-test-"));
+    await writeFile(join(work, "state.sh"), "");
+  });
+  afterAll(async () => {
+    await stopHub(hub);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("run as written, in order, on a fresh start", { timeout: 600_000 }, async () => {
+    const all: Example[] = DOCS.flatMap((file) => examples(root, file));
+    expect(all.filter((e) => !e.skip).length).toBeGreaterThan(10);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`,
+      // The same DATA_DIR as the hub, as the README asks, so that `npm run token` signs with its key.
+      DATA_DIR: hub!.dataDir,
+    };
+    delete env.DATABASE_URL;
+    const failures: string[] = [];
+    for (const example of all) {
+      if (example.skip) continue;
+      const code = example.code.replaceAll(ADDRESS, hub!.address);
+      if (example.lang === "js") {
+        // A script the reader saves under the name its first line gives, then runs from a later block.
+        const name = /^\/\/ (\S+\.m?js)\b/.exec(code)?.[1];
+        if (!name) {
+          failures.push(`${example.where}: a js example must start with "// <file>.mjs" (its file name)`);
+          continue;
+        }
+        await writeFile(join(work, name), code);
+        continue;
+      }
+      const run = await runBlock(code, env, work, join(work, "state.sh"), example.stream);
+      const problems = [
+        run.code !== 0 && !(example.stream && run.code === null) ? `exit code ${run.code}` : "",
+        /"errors"\s*:/.test(run.stdout) ? "GraphQL errors in its output" : "",
+        example.stream && !EVENT.test(run.stdout) ? "no event before it was stopped" : "",
+        run.stderr.trim() ? `stderr: ${run.stderr.trim().slice(0, 500)}` : "",
+      ].filter(Boolean);
+      if (problems.length) failures.push(`${example.where}: ${problems.join("; ")}\n  output: ${run.stdout.slice(0, 800)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
