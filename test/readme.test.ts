@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { projectRoot } from "../src/paths.js";
-import { examples, type Example } from "./support/examples.js";
+import { examples, listUnder, type Example } from "./support/examples.js";
 
 /**
  * The examples of README.md and docs/api.md, run as a new user would: in order, with bash, against a
@@ -157,5 +158,73 @@ describe("the README's and docs/api.md's examples", () => {
       if (problems.length) failures.push(`${example.where}: ${problems.join("; ")}\n  output: ${run.stdout.slice(0, 800)}`);
     }
     expect(failures).toEqual([]);
+  });
+});
+
+const read = (file: string) => readFileSync(join(root, file), "utf8");
+const supergraph = () => read("schema/supergraph.graphql");
+const dependencies = () => {
+  const pkg = JSON.parse(read("package.json")) as Record<string, Record<string, string> | undefined>;
+  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies, ...pkg.optionalDependencies });
+};
+const sources = (dir: string) =>
+  readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => read(join(dir, f)))
+    .join("\n");
+/** What shows that a thing exists: a line per sign found, none when it is absent. */
+const signs = (checks: [boolean, string][]) => checks.filter(([found]) => found).map(([, sign]) => sign);
+const subgraph = (name: string) => existsSync(join(root, "subgraphs", name));
+const served = async (address: string, path: string) => (await fetch(`http://${address}${path}`)).status !== 404;
+
+/**
+ * For each item of the README's "Not built yet" list (by its first bold words), what would show it is
+ * built. An item without a check here fails the test, so the list and the checks move together.
+ */
+const BUILT: Record<string, (address: string) => Promise<string[]>> = {
+  accounts: async () => signs([[subgraph("accounts"), "subgraphs/accounts exists"], [/\btype Account\b/.test(supergraph()), "the supergraph has Account"]]),
+  resellers: async () => signs([[subgraph("resellers"), "subgraphs/resellers exists"], [/resellerChain/.test(supergraph()), "the supergraph has resellerChain"]]),
+  verification: async () =>
+    signs([[subgraph("verification"), "subgraphs/verification exists"], [/verificationStatus/.test(supergraph()), "the supergraph has verificationStatus"]]),
+  measures: async () => signs([[subgraph("measures"), "subgraphs/measures exists"], [/\bscreening\b/i.test(supergraph()), "the supergraph has screening"]]),
+  sightings: async () => signs([[/sighting/i.test(supergraph()), "the supergraph names sightings"]]),
+  "incident exports": async () =>
+    signs([[/^\s+\w*(Stix|Export)\w*\s*[(:]/im.test(read("schema/incidents.graphql")), "the incidents subgraph has an export field"]]),
+  "TAXII 2.1": async (address) => signs([[await served(address, "/taxii2/"), "the gateway serves /taxii2/"]]),
+  "analyst console": async (address) => signs([[await served(address, "/console"), "the gateway serves /console"]]),
+  metrics: async (address) =>
+    signs([
+      [await served(address, "/metrics"), "the gateway serves /metrics"],
+      [dependencies().some((d) => /opentelemetry|prom-client/.test(d)), "a metrics or tracing package is a dependency"],
+    ]),
+  "rate limits": async () =>
+    signs([
+      [/rate.?limit/i.test(sources("gateway") + sources("src")), "gateway/ or src/ names a rate limit"],
+      [dependencies().some((d) => /rate-?limit/i.test(d)), "a rate-limit package is a dependency"],
+    ]),
+  "read replicas": async () => signs([[/read.?replica|citus/i.test(sources("src")), "src/ names read replicas or Citus"]]),
+};
+
+describe("the README's list of what is not built yet", () => {
+  let hub: Hub | undefined;
+  beforeAll(async () => {
+    hub = await startHub();
+  });
+  afterAll(() => stopHub(hub));
+
+  it("names only things the code still lacks, each with a check here", async () => {
+    const items = listUnder(root, "README.md", "Not built yet");
+    expect(items.length).toBeGreaterThan(5);
+    const wrong: string[] = [];
+    for (const item of items) {
+      const key = /\*\*(.+?)\*\*/.exec(item)?.[1];
+      const check = key === undefined ? undefined : BUILT[key];
+      if (!check) {
+        wrong.push(`"${item.slice(0, 60)}…": no check in test/readme.test.ts for "${key ?? "(no bold words)"}"`);
+        continue;
+      }
+      for (const sign of await check(hub!.address)) wrong.push(`"${key}" is listed as not built, but ${sign}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
