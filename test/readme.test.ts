@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { projectRoot } from "../src/paths.js";
 import { examples, listUnder, type Example } from "./support/examples.js";
+import { startHubProcess, stopHubProcess, type HubProcess } from "./support/start.js";
 
 /**
  * The examples of README.md and docs/api.md, run as a new user would: in order, with bash, against a
@@ -18,50 +19,19 @@ const ADDRESS = "127.0.0.1:4000";
 /** An event cursor (base64url of `wf1:<seq>`), which every event of a feed carries. */
 const EVENT = /d2Yx[A-Za-z0-9_-]+/;
 
-interface Hub {
-  proc: ChildProcess;
-  address: string;
+interface Hub extends HubProcess {
   dataDir: string;
-  output: string;
 }
 
+/** The hub as `npm start` runs it, on a fresh DATA_DIR and the test run's database. */
 async function startHub(): Promise<Hub> {
   const dataDir = await mkdtemp(join(tmpdir(), "watchfloor-readme-"));
-  const proc = spawn(process.execPath, ["dist/app/start.js"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: inject("databaseUrl"),
-      DATA_DIR: dataDir,
-      PORT: "0",
-      SUBGRAPH_PORT_BASE: "0",
-      NODE_ENV: "development",
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const hub: Hub = { proc, address: "", dataDir, output: "" };
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      hub.output += chunk.toString();
-      const up = /Watchfloor is up: http:\/\/([^/\s]+)\/graphql/.exec(hub.output);
-      if (up) {
-        hub.address = up[1]!;
-        resolve();
-      }
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    proc.once("exit", (code) => reject(new Error(`the hub exited (${code}) before it was up:\n${hub.output}`)));
-  });
-  return hub;
+  return { ...(await startHubProcess({ DATABASE_URL: inject("databaseUrl"), DATA_DIR: dataDir })), dataDir };
 }
 
 async function stopHub(hub: Hub | undefined): Promise<void> {
-  if (!hub || hub.proc.exitCode !== null) return;
-  const exited = new Promise((resolve) => hub.proc.once("exit", resolve));
-  hub.proc.kill("SIGTERM");
-  await exited;
+  if (!hub) return;
+  await stopHubProcess(hub);
   await rm(hub.dataDir, { recursive: true, force: true });
 }
 

@@ -135,6 +135,10 @@ export async function startSubgraphServer(
     validationRules: subgraphValidationRules(config.limits),
     parseOptions: { maxTokens },
     csrfPrevention: true,
+    // The process stops its servers itself, in order (app/signals.ts). Apollo's own SIGINT/SIGTERM
+    // handler stopped this server and raised the signal again, and that second signal ended the whole
+    // hub mid-shutdown with exit code 1.
+    stopOnTerminationSignals: false,
     // Apollo prefixes errors thrown while building the context; the reason alone is clearer.
     formatError: (formatted, err) =>
       formatClientError({ ...formatted, message: formatted.message.replace(/^Context creation failed: /, "") }, err, log),
