@@ -11,6 +11,7 @@ import type { HubServices } from "../src/graphql/context.js";
 import { startSubgraphServer, type RunningSubgraph } from "../src/graphql/server.js";
 import type { SubgraphDefinition } from "../src/graphql/subgraph.js";
 import type { Logger } from "../src/logger.js";
+import { assertPortsAvailable, type PlannedPort } from "../src/net.js";
 import { OrgDirectory } from "../src/orgs/org-directory.js";
 
 export interface HubOptions {
@@ -46,6 +47,21 @@ function remoteSubgraphs(config: Config): SubgraphEndpoint[] {
   });
 }
 
+/** Every port the process is about to listen on, with the setting that names it. */
+function plannedPorts(config: Config, options: HubOptions, embedded: boolean): PlannedPort[] {
+  const { HOST: host, PORT, SUBGRAPH_PORT_BASE: base } = config.server;
+  return [
+    ...(embedded ? [{ host: "127.0.0.1", port: config.database.EMBEDDED_PG_PORT, setting: "EMBEDDED_PG_PORT", what: "the embedded PostgreSQL" }] : []),
+    ...options.subgraphs.map((s, i) => ({
+      host,
+      port: base === 0 ? 0 : base + i,
+      setting: "SUBGRAPH_PORT_BASE",
+      what: i === 0 ? `the ${s.name} subgraph` : `the ${s.name} subgraph, SUBGRAPH_PORT_BASE + ${i}`,
+    })),
+    ...(options.gateway ? [{ host, port: PORT, setting: "PORT", what: "the gateway" }] : []),
+  ];
+}
+
 /**
  * Starts what this process serves: the database (embedded when DATABASE_URL is unset), migrations,
  * the given subgraphs on SUBGRAPH_PORT_BASE + their index, and the gateway. `stop` undoes it all,
@@ -60,6 +76,7 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
   try {
     let databaseUrl = config.database.DATABASE_URL;
     let embedded: EmbeddedDatabase | undefined;
+    await assertPortsAvailable(plannedPorts(config, options, !databaseUrl && options.subgraphs.length > 0));
     if (!databaseUrl && options.subgraphs.length) {
       embedded = await startEmbeddedPostgres(config.database.DATA_DIR, config.database.EMBEDDED_PG_PORT, log);
       stops.push(() => embedded!.stop());

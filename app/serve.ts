@@ -3,6 +3,7 @@ import { loadConfigOrExit } from "../src/config.js";
 import { startHub } from "./hub.js";
 import { createLogger } from "../src/logger.js";
 import { SUBGRAPHS } from "./subgraphs.js";
+import { PortUnavailableError } from "../src/net.js";
 import { stopOnSignals } from "./signals.js";
 
 /**
@@ -29,6 +30,10 @@ try {
   });
   stopOnSignals(hub.stop, log);
 } catch (err) {
+  if (err instanceof PortUnavailableError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   log.fatal({ err }, "could not start");
   process.stderr.write(`${part} could not start: ${(err as Error).message}\n`);
   process.exit(1);

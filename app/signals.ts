@@ -15,7 +15,11 @@ export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
     stopping = true;
     log.info({ signal }, "stopping");
     stop().then(
-      () => process.exit(0),
+      () => {
+        // Written once every server, the event reader and the embedded PostgreSQL have closed.
+        log.info({ signal }, "stopped");
+        process.exit(0);
+      },
       (err) => {
         log.error({ err }, "stop failed");
         process.exit(1);

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { loadConfigOrExit, usesDevIssuer } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
+import { PortUnavailableError } from "../src/net.js";
 import { stopOnSignals } from "./signals.js";
 
 /** `npm start`: the whole hub in one process, on the embedded PostgreSQL unless DATABASE_URL is set. */
@@ -25,6 +26,11 @@ try {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } catch (err) {
+  // A port in use is the operator's to fix: the line names it and its setting; a stack adds nothing.
+  if (err instanceof PortUnavailableError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   log.fatal({ err }, "the hub could not start");
   process.stderr.write(`The hub could not start: ${(err as Error).message}\n`);
   process.exit(1);

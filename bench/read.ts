@@ -32,7 +32,10 @@ export interface ReadMeasure {
 
 export interface LoadOptions {
   connections: number;
+  /** Load for this long; requests still in flight at the end are abandoned (the server still answers them). */
   seconds: number;
+  /** Instead of `seconds`: this many requests in all, spread over the connections, each one answered. */
+  amount?: number;
   /** Parse one response in this many. */
   sampleEvery: number;
 }
@@ -49,6 +52,7 @@ export async function runReadLoad(url: string, tokens: string[], options: LoadOp
     url,
     connections: options.connections,
     duration: options.seconds,
+    ...(options.amount ? { amount: options.amount } : {}),
     timeout: 10,
     method: "POST",
     headers: { "content-type": "application/json" },

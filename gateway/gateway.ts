@@ -48,6 +48,20 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 
+/** Development only: the Headers pane open, and where the token goes. */
+const GRAPHIQL = {
+  title: "Watchfloor",
+  defaultEditorToolsVisibility: "headers" as const,
+  headers: JSON.stringify({ authorization: "Bearer <a token from npm run token>" }, null, 2),
+  defaultQuery: [
+    "# Every request needs a token: put it in the Headers pane below,",
+    '#   {"authorization": "Bearer <token>"}',
+    '# (npm run token -- --org acme-cloud --kind PROVIDER --scopes "indicators:read indicators:write")',
+    "{ viewer { org orgKind scopes expiresAt } }",
+    "",
+  ].join("\n"),
+};
+
 /**
  * The hub's front door: Hive Gateway over the composed supergraph, serving HTTP, SSE and graphql-ws on
  * /graphql, plus /healthz. JWT is verified at the edge and forwarded to the subgraphs (which verify it
@@ -73,7 +87,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     cors: config.server.CORS_ORIGINS
       ? { origin: config.server.CORS_ORIGINS.split(","), methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type", "x-request-id", IDEMPOTENCY_HEADER], credentials: false }
       : false,
-    graphiql: !production,
+    graphiql: production ? false : GRAPHIQL,
+    // GraphiQL's page from the local package, its scripts and styles inline: Yoga's default page loads
+    // them from a CDN and stays blank without internet. Loaded on first use (9 MB), never in production.
+    renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     batching: config.limits.MAX_BATCHED_OPERATIONS > 0 ? { limit: config.limits.MAX_BATCHED_OPERATIONS } : false,
     disableIntrospection: production ? { disableIf: () => true } : undefined,
     transportEntries: {
