@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -162,6 +163,7 @@ async function main(): Promise<number> {
     AUTH_JWKS_FILE: devKeyFiles(dataDir).jwksFile,
     AUTH_ISSUER: DEV_ISSUER,
     AUTH_AUDIENCE: DEV_AUDIENCE,
+    IDENTIFIER_HASH_KEYS: `bench-1:${randomBytes(32).toString("base64")}`,
     APOLLO_TELEMETRY_DISABLED: "true",
     SUBGRAPH_URLS: "",
   };

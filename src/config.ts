@@ -94,6 +94,20 @@ const IdempotencySchema = z.object({
   IDEMPOTENCY_WINDOW_SECONDS: positiveInt.max(30 * 24 * 3600).default(24 * 3600),
 });
 
+const KEYRING = /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/_-]{43,88}={0,2}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/_-]{43,88}={0,2})*$/;
+
+const IdentifiersSchema = z.object({
+  /**
+   * Keys of the keyed hashes (HMAC-SHA-256) of account identifiers, as `id:base64key` pairs separated
+   * by commas, each key 32 bytes or more: the first hashes what is stored from now on, every one is
+   * used to match, so that a key can be rotated without losing matches. Unset in development: the
+   * hub makes one under DATA_DIR/keys.
+   */
+  IDENTIFIER_HASH_KEYS: optionalString.pipe(z.string().regex(KEYRING, "id:base64key pairs (keys of 32 bytes or more) separated by commas").optional()),
+  /** Identifiers an org may match per day (UTC): a hash of a guessable value can be confirmed by guessing. */
+  MATCH_DAILY_BUDGET: positiveInt.max(10_000_000).default(10_000),
+});
+
 const LoggingSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -105,6 +119,7 @@ const SCHEMAS = {
   limits: LimitsSchema,
   events: EventsSchema,
   idempotency: IdempotencySchema,
+  identifiers: IdentifiersSchema,
   logging: LoggingSchema,
 } as const;
 
@@ -143,6 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const auth = out.auth as Config["auth"] | undefined;
   if (server?.NODE_ENV === "production" && auth && !auth.AUTH_JWKS_URL && !auth.AUTH_JWKS_FILE) {
     problems.push("AUTH_JWKS_URL: required when NODE_ENV=production (the development issuer is off in production) (unset)");
+  }
+  const identifiers = out.identifiers as Config["identifiers"] | undefined;
+  if (server?.NODE_ENV === "production" && identifiers && !identifiers.IDENTIFIER_HASH_KEYS) {
+    problems.push("IDENTIFIER_HASH_KEYS: required when NODE_ENV=production (a development key is made only outside production) (unset)");
   }
   if (problems.length) throw new ConfigError(problems);
   return out as Config;
