@@ -22,8 +22,8 @@ interface MatchRow {
   providers: number;
   categories: FlagCategory[];
   max_confidence: number;
-  first_at: Date;
-  last_at: Date;
+  first_at: Date | string;
+  last_at: Date | string;
 }
 
 interface AuditRow {
@@ -34,8 +34,11 @@ interface AuditRow {
   identifiers: number;
   hits: number;
   refused: boolean;
-  at: Date;
+  at: Date | string;
 }
+
+// Timestamps come back as text on the ORM's connections.
+const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
 
 type Outcome = { answered: MatchRow[] } | { refused: { used: number; resetsAt: Date } };
 
@@ -88,7 +91,7 @@ export class MatchService {
       // One call of an org at a time between the budget's sum and the audit row that spends it, so
       // that concurrent calls cannot both pass on the same remainder.
       await query(em, "select pg_advisory_xact_lock(hashtextextended($1, 0))", [`accounts.match_budget:${viewer.org}`], "accounts_match_budget_lock");
-      const [spent] = await query<{ used: string; resets_at: Date }>(
+      const [spent] = await query<{ used: string; resets_at: Date | string }>(
         em,
         `select coalesce(sum(identifiers), 0) as used, ${TODAY_UTC} + interval '1 day' as resets_at
            from accounts.match_audit where org = $1 and not refused and at >= ${TODAY_UTC}`,
@@ -104,7 +107,7 @@ export class MatchService {
         [viewer.org, viewer.sub, this.ctx.requestId, inputs.length, rows.filter((r) => r.accounts > 0).length, refused],
         "accounts_match_audit_insert",
       );
-      return refused ? { refused: { used, resetsAt: spent!.resets_at } } : { answered: rows };
+      return refused ? { refused: { used, resetsAt: asDate(spent!.resets_at) } } : { answered: rows };
     });
 
     if ("refused" in outcome) {
@@ -125,8 +128,8 @@ export class MatchService {
         providers: row?.providers ?? 0,
         categories: row?.categories ?? [],
         maxConfidence: row?.max_confidence ?? null,
-        firstFlaggedAt: row?.first_at ?? null,
-        lastFlaggedAt: row?.last_at ?? null,
+        firstFlaggedAt: row ? asDate(row.first_at) : null,
+        lastFlaggedAt: row ? asDate(row.last_at) : null,
         error: errors.get(index) ?? null,
       };
     });
@@ -172,7 +175,7 @@ export class MatchService {
     );
     const edges = rows.slice(0, size).map((r) => ({
       cursor: auditCursors.encode(Number(r.id)),
-      node: { org: r.org, sub: r.sub, requestId: r.request_id, identifiers: r.identifiers, hits: r.hits, refused: r.refused, at: r.at },
+      node: { org: r.org, sub: r.sub, requestId: r.request_id, identifiers: r.identifiers, hits: r.hits, refused: r.refused, at: asDate(r.at) },
     }));
     return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null } };
   }
