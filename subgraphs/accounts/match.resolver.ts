@@ -1,6 +1,6 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Query, Resolver } from "type-graphql";
 import type { Context } from "../../src/graphql/context.js";
-import { IdentifierInput } from "./identifier.input.js";
+import { IdentifierInput } from "./account.input.js";
 import { MatchService } from "./match.service.js";
 import { IdentifierMatch, MatchAuditConnection } from "./match.type.js";
 

@@ -6,9 +6,9 @@ import { InputError } from "../../src/graphql/common.types.js";
 import type { Context } from "../../src/graphql/context.js";
 import { listCursors } from "../../src/graphql/ids.js";
 import { flagInForce, flagVisibleSql } from "./account.visibility.js";
-import type { FlagCategory } from "./flag.enums.js";
-import type { IdentifierInput } from "./identifier.input.js";
-import { checkIdentifier } from "./identifier.validation.js";
+import type { IdentifierInput } from "./account.input.js";
+import type { FlagCategory } from "./flag.entity.js";
+import { checkIdentifier } from "./match.validation.js";
 import type { IdentifierMatch, MatchAuditConnection } from "./match.type.js";
 
 export const MAX_MATCH = 1000;

@@ -1,6 +1,7 @@
 import { Field, Int, ObjectType } from "type-graphql";
 import { InputError, PageInfo } from "../../src/graphql/common.types.js";
-import { FlagCategoryEnum, type FlagCategory } from "./flag.enums.js";
+import type { FlagCategory } from "./flag.entity.js";
+import { FlagCategoryEnum } from "./flag.type.js";
 
 @ObjectType({ description: "What the hub knows of one submitted identifier: flags in force the caller may see, on accounts holding it" })
 export class IdentifierMatch {

@@ -1,12 +1,12 @@
 import { InputError } from "../../src/graphql/common.types.js";
 import { NOT_WELL_FORMED } from "../../src/text.js";
 import { canonical, hashInput, IDENTIFIER_TYPES, type IdentifierType } from "./identifier.canonical.js";
-import type { IdentifierInput } from "./identifier.input.js";
+import type { IdentifierInput } from "./account.input.js";
 
 export type CheckedIdentifier = { ok: true; type: IdentifierType; text: string } | { ok: false; error: InputError };
 
 /**
- * One identifier at `path` (`identifiers[3]`): its type, then its value put in canonical form. The
+ * One submitted identifier at `path` (`identifiers[3]`): its type, then its value put in canonical form. The
  * result is the text to hash (`hashInput`); the raw value goes no further. Messages never repeat it.
  */
 export function checkIdentifier(input: IdentifierInput, path: string): CheckedIdentifier {
