@@ -150,7 +150,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   say(
     `${RUNS} run(s); ${doPublish ? `${ROWS} rows per publish side; ` : ""}${doRead ? `${CONNECTIONS} connections x ${SECONDS} s per read target; ` : ""}` +
-      `${doFeed ? `feed: ${SUBSCRIBERS} subscribers over ${AGENCIES} agencies (one token per ${TOKEN_PER}), ${INCIDENTS} incidents at ${RATES.join(", ")}/s` : ""}`,
+      `${doFeed ? `feed: ${SUBSCRIBERS} subscribers over ${AGENCIES} agencies (one token per ${TOKEN_PER}), ${INCIDENTS} incidents at ${RATES.join(", ")}/s; ` : ""}` +
+      `${doAccounts ? `accounts: ${MATCH_CALLS} match calls of ${MATCH_SIZE} against ${HASHES} hashes, ${ACCOUNTS} accounts registered per side` : ""}`,
   );
   dataDir = await mkdtemp(join(tmpdir(), "watchfloor-bench-data-"));
   // Made once, here: every process of the bench verifies with the same dev key.
