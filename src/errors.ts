@@ -25,6 +25,8 @@ export const ErrorCode = {
   IDEMPOTENCY_KEY_REUSED: "IDEMPOTENCY_KEY_REUSED",
   /** An Idempotency-Key whose first request is still running; retry when it has finished (HTTP 409). */
   IDEMPOTENCY_KEY_IN_PROGRESS: "IDEMPOTENCY_KEY_IN_PROGRESS",
+  /** An org's identifiers matched today (UTC) would pass its MATCH_DAILY_BUDGET; nothing was looked up. */
+  MATCH_BUDGET_EXCEEDED: "MATCH_BUDGET_EXCEEDED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
