@@ -25,6 +25,8 @@ const ACCOUNT_INCIDENTS = `query($r: [_Any!]!) { _entities(representations: $r) 
 const NESTED = `query($id: ID!) { incident(id: $id) { id accounts { id incidents { id } } } }`;
 const FEED = `subscription($after: String) { incidentFeed(after: $after) { cursor kind incident { id title accounts { id } } } }`;
 
+const ids = (list: { id: string }[]) => list.map((x) => x.id);
+
 interface FeedEvent {
   cursor: string;
   kind: string;
@@ -65,7 +67,6 @@ describe("incidents linking accounts", () => {
     expect(data.reportIncident.error, JSON.stringify(data)).toBeNull();
     return data.reportIncident.incident as { id: string; accounts: { id: string }[] };
   };
-  const ids = (list: { id: string }[]) => list.map((x) => x.id);
   /** What an org has stored: incidents, and incident events it wrote. */
   const storedBy = async (org: string) => {
     const { rows } = await db.query(
@@ -265,5 +266,80 @@ describe("incidents linking accounts", () => {
       expect(sub.state.errors, org).toEqual([]);
       expect(ids(sub.of(live)!.incident.accounts).sort(), org).toEqual([...expected[org]!].sort());
     }
+  });
+});
+
+describe("incidents linking accounts, end to end with the accounts subgraph's own mutations", () => {
+  let t: TestHub;
+  const P = orgId("iae-provider");
+  const Q = orgId("iae-reporter");
+  const R = orgId("iae-third");
+  const tokens: Record<string, string> = {};
+  const REGISTER = `mutation($in: [AccountInput!]!) { registerAccounts(input: $in) { results { error { field message } account { id } } } }`;
+  const FLAG = `mutation($in: FlagInput!) { flagAccount(input: $in) { error { field message code } flag { id } } }`;
+  const CLEAR = `mutation($id: ID!, $reason: String!) { clearFlag(id: $id, reason: $reason) { error { field message code } flag { id status } } }`;
+  const ACCOUNT = `query($id: ID!) { account(id: $id) { id kind incidents { id title } } }`;
+
+  const ok = async (org: string, query: string, variables: Record<string, unknown> = {}) => {
+    const res = await t.gql(query, variables, tokens[org]);
+    expect(res.errors, `${org}: ${JSON.stringify(res.errors)}`).toBeUndefined();
+    return res.data;
+  };
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    const scopes = ["accounts:read", "accounts:write", "incidents:read", "incidents:write"];
+    for (const org of [P, Q, R]) {
+      tokens[org] = await t.token(org, "PROVIDER", scopes);
+      await ok(org, `{ viewer { org } }`);
+    }
+  });
+  afterAll(() => t?.stop());
+
+  it("a provider's account is linked once its flag is visible, shows its incidents to whoever sees it, and is hidden again when the flag is cleared", async () => {
+    const input = ["abuser-1", "quiet-1"].map((externalRef) => ({
+      externalRef,
+      kind: "TRIAL",
+      holderType: "INDIVIDUAL",
+      holderJurisdiction: "RO",
+      usPerson: false,
+      identifiers: [{ type: "EMAIL", value: `${externalRef}@example.org` }],
+    }));
+    const registered = (await ok(P, REGISTER, { in: input })).registerAccounts.results;
+    expect(registered.map((r: any) => r.error)).toEqual([null, null]);
+    const [abuser, quiet] = registered.map((r: any) => r.account.id as string);
+
+    // Before any flag, only P may link or see its accounts: Q's report is refused as for no account.
+    const refusedAnswer = async (account: string) =>
+      (await ok(Q, REPORT, { input: { title: "Names P's account", severity: "HIGH", tlp: "GREEN", accountIds: [account] } })).reportIncident;
+    const nowhere = await refusedAnswer(`account--${randomUUID()}`);
+    expect(nowhere).toEqual({ incident: null, error: { field: "accountIds[0]", message: "accountIds[0]: no account with this id", code: "NOT_FOUND" } });
+    expect(await refusedAnswer(abuser)).toEqual(nowhere);
+
+    // P flags it GREEN: Q may now link it at once (the report waits for the projection on a miss).
+    const flagged = (await ok(P, FLAG, { in: { accountId: abuser, category: "FRAUD", confidence: 90, tlp: "GREEN" } })).flagAccount;
+    expect(flagged.error).toBeNull();
+    const reported = (await ok(Q, REPORT, { input: { title: "Card testing", severity: "HIGH", tlp: "GREEN", accountIds: [abuser] } })).reportIncident;
+    expect(reported.error).toBeNull();
+    expect(reported.incident.accounts).toEqual([{ id: abuser }]);
+    const incident = reported.incident.id as string;
+    expect(await refusedAnswer(quiet)).toEqual(nowhere);
+
+    // The account, from the accounts subgraph, carries its incidents from this one, for each viewer.
+    for (const org of [P, Q, R]) {
+      expect((await ok(org, ACCOUNT, { id: abuser })).account, org).toEqual({ id: abuser, kind: "TRIAL", incidents: [{ id: incident, title: "Card testing" }] });
+    }
+    expect(ids((await ok(R, GET, { id: incident })).incident.accounts)).toEqual([abuser]);
+
+    // Cleared: R and Q no longer see the account, through the incident or at all; P, its provider, does.
+    const cleared = (await ok(P, CLEAR, { id: flagged.flag.id, reason: "Resolved with the customer" })).clearFlag;
+    expect(cleared.error).toBeNull();
+    for (const org of [Q, R]) {
+      // The incidents subgraph learns of the clearing from the event log, a moment after it commits.
+      await expect.poll(async () => (await ok(org, GET, { id: incident })).incident.accounts, { timeout: 15_000 }).toEqual([]);
+      expect((await ok(org, ACCOUNT, { id: abuser })).account).toBeNull();
+    }
+    expect(ids((await ok(P, GET, { id: incident })).incident.accounts)).toEqual([abuser]);
+    expect((await ok(P, ACCOUNT, { id: abuser })).account.incidents).toEqual([{ id: incident, title: "Card testing" }]);
   });
 });
