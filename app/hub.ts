@@ -1,6 +1,7 @@
 import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { supergraphFromSchemaDir, type SubgraphEndpoint } from "../gateway/compose.js";
 import { createTokenVerifier } from "../src/auth/jwt.js";
+import { loadKeyRing } from "../src/crypto/keyed-hash.js";
 import type { Config } from "../src/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded.js";
 import { hubMigrations } from "../src/db/migrations/index.js";
@@ -92,7 +93,7 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
       const events = new EventStream(databaseUrl!, log.child({ component: "events" }));
       await events.start();
       stops.push(() => events.close());
-      services = { config, log, orgs: new OrgDirectory(), events };
+      services = { config, log, orgs: new OrgDirectory(), events, identifierKeys: await loadKeyRing(config) };
 
       const { SUBGRAPH_PORT_BASE: base, HOST: host } = config.server;
       for (const [index, def] of options.subgraphs.entries()) {

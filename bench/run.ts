@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -8,6 +9,8 @@ import pg from "pg";
 import { devKeyFiles, ensureDevKeys, mintDevToken } from "../src/auth/dev-keys.js";
 import { DEV_AUDIENCE, DEV_ISSUER } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
+import { parseKeyRing } from "../src/crypto/keyed-hash.js";
+import { countRegistered, matchCalls, matchRawSql, matchThroughGateway, registerRawSql, registerThroughGateway, seedIdentifierHashes, type LatencyMeasure, type RegisterMeasure } from "./accounts.js";
 import { cpuMeter, databaseBackends, postgresPids, type CpuGroups } from "./cpu.js";
 import { benchDatabase, type BenchDatabase } from "./database.js";
 import { FEED_QUERY_DIRECT, FEED_QUERY_GATEWAY, liveSubscriberPids, prepareFeed, runFeedSide, type FeedSide } from "./feed.js";
@@ -24,7 +27,10 @@ import { expectedVisible, gql, seedReadData } from "./seed.js";
  *   --rows N         indicators published per side and run (default 100,000)
  *   --seconds N      load duration per read target (default 10)
  *   --connections N  autocannon connections, one org each (default 50)
- *   --only read|publish|feed
+ *   --only read|publish|feed|accounts
+ *   --hashes N       accounts: identifier hashes stored before matching (default 1,000,000)
+ *   --match-calls N  accounts: matchIdentifiers calls of 1,000 identifiers per side and run (default 200)
+ *   --accounts N     accounts: accounts registered per side and run, in batches of 5,000 (default 100,000)
  *   --subscribers N  feed: graphql-ws subscribers, spread over --agencies N (default 500 over 10)
  *   --incidents N    feed: incidents reported per rate (default 1,000; --quick 200)
  *   --rates A,B      feed: reports per second, one phase each (default 10,50)
@@ -43,6 +49,9 @@ const { values: args } = parseArgs({
     warmup: { type: "string" },
     connections: { type: "string" },
     only: { type: "string" },
+    hashes: { type: "string" },
+    "match-calls": { type: "string" },
+    accounts: { type: "string" },
     subscribers: { type: "string" },
     agencies: { type: "string" },
     incidents: { type: "string" },
@@ -55,7 +64,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
+  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed|accounts] [--hashes N] [--match-calls N] [--accounts N] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
   process.exit(0);
 }
 const quick = args.quick!;
@@ -65,13 +74,19 @@ const SECONDS = Number(args.seconds ?? (quick ? 5 : 10));
 const WARMUP = Number(args.warmup ?? (quick ? 2 : 3));
 const CONNECTIONS = Number(args.connections ?? 50);
 const BATCH = 1000;
-if (args.only !== undefined && !["read", "publish", "feed"].includes(args.only)) {
-  process.stderr.write("only: read, publish or feed\n");
+if (args.only !== undefined && !["read", "publish", "feed", "accounts"].includes(args.only)) {
+  process.stderr.write("only: read, publish, feed or accounts\n");
   process.exit(2);
 }
 const doRead = !args.only || args.only === "read";
 const doPublish = !args.only || args.only === "publish";
 const doFeed = !args.only || args.only === "feed";
+const doAccounts = !args.only || args.only === "accounts";
+const HASHES = Number(args.hashes ?? (quick ? 100_000 : 1_000_000));
+const MATCH_CALLS = Number(args["match-calls"] ?? (quick ? 50 : 200));
+const MATCH_SIZE = 1000;
+const ACCOUNTS = Number(args.accounts ?? (quick ? 20_000 : 100_000));
+const ACCOUNT_BATCH = 5000;
 const SUBSCRIBERS = Number(args.subscribers ?? 500);
 const AGENCIES = Number(args.agencies ?? 10);
 const INCIDENTS = Number(args.incidents ?? (quick ? 200 : 1000));
@@ -83,7 +98,7 @@ if (TOKEN_PER !== "subscriber" && TOKEN_PER !== "org") {
   process.stderr.write("token-per: subscriber or org\n");
   process.exit(2);
 }
-for (const [k, v] of Object.entries({ RUNS, ROWS, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
+for (const [k, v] of Object.entries({ RUNS, ROWS, HASHES, MATCH_CALLS, ACCOUNTS, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
   if (!Number.isInteger(v) || v < 1) {
     process.stderr.write(`${k.toLowerCase()}: a positive integer, please\n`);
     process.exit(2);
@@ -135,7 +150,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   say(
     `${RUNS} run(s); ${doPublish ? `${ROWS} rows per publish side; ` : ""}${doRead ? `${CONNECTIONS} connections x ${SECONDS} s per read target; ` : ""}` +
-      `${doFeed ? `feed: ${SUBSCRIBERS} subscribers over ${AGENCIES} agencies (one token per ${TOKEN_PER}), ${INCIDENTS} incidents at ${RATES.join(", ")}/s` : ""}`,
+      `${doFeed ? `feed: ${SUBSCRIBERS} subscribers over ${AGENCIES} agencies (one token per ${TOKEN_PER}), ${INCIDENTS} incidents at ${RATES.join(", ")}/s; ` : ""}` +
+      `${doAccounts ? `accounts: ${MATCH_CALLS} match calls of ${MATCH_SIZE} against ${HASHES} hashes, ${ACCOUNTS} accounts registered per side` : ""}`,
   );
   dataDir = await mkdtemp(join(tmpdir(), "watchfloor-bench-data-"));
   // Made once, here: every process of the bench verifies with the same dev key.
@@ -162,20 +178,27 @@ async function main(): Promise<number> {
     AUTH_JWKS_FILE: devKeyFiles(dataDir).jwksFile,
     AUTH_ISSUER: DEV_ISSUER,
     AUTH_AUDIENCE: DEV_AUDIENCE,
+    IDENTIFIER_HASH_KEYS: `bench-1:${randomBytes(32).toString("base64")}`,
+    // The match figure makes hundreds of 1,000-identifier calls from one org.
+    MATCH_DAILY_BUDGET: "10000000",
+    // A registerAccounts batch of 5,000 accounts with 3 identifiers each is about 1.7 MB of JSON.
+    MAX_BODY_BYTES: String(4 * 1024 * 1024),
     APOLLO_TELEMETRY_DISABLED: "true",
     SUBGRAPH_URLS: "",
   };
   // One process per subgraph (each migrates its own schema under the migration lock), then gateways.
   // The feed reads the gateway's and the incidents subgraph's memory after a full GC.
   const gcFlag = doFeed ? ["--expose-gc"] : [];
-  const [indicators, directory, incidents] = await Promise.all([
+  const [indicators, directory, incidents, accounts] = await Promise.all([
     startChild("indicators", ["subgraph", "indicators"], env, profiled("indicators")),
     startChild("directory", ["subgraph", "directory"], env),
     doFeed ? startChild("incidents", ["subgraph", "incidents"], env, [...gcFlag, ...profiled("incidents")]) : Promise.resolve(undefined),
+    doAccounts ? startChild("accounts", ["subgraph", "accounts"], env, profiled("accounts")) : Promise.resolve(undefined),
   ]);
   children.push(indicators, directory);
   if (incidents) children.push(incidents);
-  const subgraphUrls = `indicators=${indicators.url},directory=${directory.url}${incidents ? `,incidents=${incidents.url}` : ""}`;
+  if (accounts) children.push(accounts);
+  const subgraphUrls = `indicators=${indicators.url},directory=${directory.url}${incidents ? `,incidents=${incidents.url}` : ""}${accounts ? `,accounts=${accounts.url}` : ""}`;
   const [hive, apollo] = await Promise.all([
     startChild("hive-gateway", ["gateway"], { ...env, SUBGRAPH_URLS: subgraphUrls }, [...gcFlag, ...profiled("hive-gateway")]),
     doRead ? startChild("apollo-gateway", ["apollo"], { ...env, SUBGRAPH_URLS: subgraphUrls }) : Promise.resolve(undefined),
@@ -194,6 +217,7 @@ async function main(): Promise<number> {
     ...(apollo ? { "apollo gateway": () => [apollo.pid] } : {}),
     ...(incidents ? { "incidents subgraph": () => [incidents.pid] } : {}),
     "indicators subgraph": () => [indicators.pid],
+    ...(accounts ? { "accounts subgraph": () => [accounts.pid] } : {}),
     postgres: db.pgDataDir ? () => postgresPids(db!.pgDataDir!) : () => backends!.pids(),
   };
   const meter = cpuMeter(groups);
@@ -342,6 +366,106 @@ async function main(): Promise<number> {
     });
   }
 
+  if (doAccounts) {
+    const ring = parseKeyRing(env.IDENTIFIER_HASH_KEYS);
+    const client = new pg.Client({ connectionString: db.url });
+    // Dropping the bench database at the end ends this connection too, should a failure leave it open.
+    client.on("error", (err) => say(`accounts connection: ${err.message}`));
+    await client.connect();
+    try {
+      const seedStarted = Date.now();
+      const stored = await seedIdentifierHashes(client, ring, HASHES, say);
+      say(`accounts: ${stored.toLocaleString("en")} identifier hashes seeded in ${((Date.now() - seedStarted) / 1000).toFixed(0)} s`);
+      const matcher = "bench-acct-matcher";
+      const matchToken = await token(matcher, ["accounts:read"]);
+      const seededAccounts = Math.ceil(HASHES / 3);
+      // Warm both sides (plans, connections, caches) on calls of their own.
+      const warm = matchCalls(0x5eed, 10, MATCH_SIZE, seededAccounts);
+      await matchThroughGateway(hive.url, matchToken, warm);
+      await matchRawSql(client, ring, matcher, warm);
+      const matchRuns: { gateway: LatencyMeasure; raw: LatencyMeasure }[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const calls = matchCalls(r + 1, MATCH_CALLS, MATCH_SIZE, seededAccounts);
+        const run = {} as { gateway: LatencyMeasure; raw: LatencyMeasure };
+        for (const side of r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const)) {
+          const stop = meter.start();
+          const started = performance.now();
+          run[side] = side === "gateway" ? await matchThroughGateway(hive.url, matchToken, calls) : await matchRawSql(client, ring, matcher, calls);
+          cpuSpent.push({ what: `match ${side}`, per: "call", ...perUnit(stop(), calls.length, (performance.now() - started) / 1000) });
+          say(`match run ${r + 1}/${RUNS} ${side}: ${calls.length} calls of ${MATCH_SIZE}, p50 ${run[side].p50.toFixed(1)} ms, p99 ${run[side].p99.toFixed(1)} ms`);
+        }
+        const differ = run.gateway.answers.findIndex((a, c) => a.some((n, i) => n !== run.raw.answers[c]![i]));
+        const hits = run.raw.answers.flat().filter((n) => n > 0).length;
+        checks.push({
+          what: `match run ${r + 1}: the gateway's counts equal raw SQL's, item by item`,
+          ok: differ === -1 && hits > 0,
+          detail: differ === -1 ? `${hits} of ${calls.length * MATCH_SIZE} items matched a visible flag on both sides` : `call ${differ} differs`,
+        });
+        matchRuns.push(run);
+      }
+      raw.match = matchRuns.map((m) => ({ gateway: { ...m.gateway, answers: undefined }, raw: { ...m.raw, answers: undefined } }));
+      for (const [pct, f] of [["p50", (m: LatencyMeasure) => m.p50], ["p99", (m: LatencyMeasure) => m.p99]] as const) {
+        const perRunRatios = matchRuns.map((m) => f(m.gateway) / f(m.raw));
+        const ratio = median(perRunRatios);
+        rows.push({
+          figure: `matchIdentifiers ${pct}, ${MATCH_SIZE} identifiers vs ${stored.toLocaleString("en")} hashes: Hive gateway`,
+          unit: "ms",
+          value: median(matchRuns.map((m) => f(m.gateway))),
+          baselineName: "raw pg: hash + the same lookup",
+          baseline: median(matchRuns.map((m) => f(m.raw))),
+          ratio,
+          perRunRatios,
+          target: { op: "<=", value: 2 },
+          pass: ratio <= 2,
+        });
+      }
+
+      const registerRuns: { gateway: RegisterMeasure; raw: RegisterMeasure }[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const gwOrg = `bench-reg-gateway-r${r + 1}`;
+        const rawOrg = `bench-reg-rawsql-r${r + 1}`;
+        const gwToken = await token(gwOrg, ["accounts:write"]);
+        const run = {} as { gateway: RegisterMeasure; raw: RegisterMeasure };
+        for (const side of r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const)) {
+          const stop = meter.start();
+          run[side] =
+            side === "gateway"
+              ? await registerThroughGateway(hive.url, gwToken, gwOrg, ACCOUNTS, ACCOUNT_BATCH)
+              : await registerRawSql(client, ring, rawOrg, rawOrg, ACCOUNTS, ACCOUNT_BATCH);
+          const m = run[side];
+          cpuSpent.push({ what: `register ${side}`, per: "1,000 accounts", ...perUnit(stop(), m.rows / 1000, m.seconds) });
+          say(`register run ${r + 1}/${RUNS} ${side}: ${m.rows} accounts in ${m.seconds.toFixed(2)} s = ${m.rowsPerSecond.toFixed(0)} accounts/s (batch p50 ${m.batchMsP50.toFixed(0)} ms, max ${m.batchMsMax.toFixed(0)} ms)`);
+        }
+        for (const [side, org] of [["gateway", gwOrg], ["raw", rawOrg]] as const) {
+          const written = await countRegistered(client, org);
+          const n = run[side].rows;
+          checks.push({
+            what: `register run ${r + 1} ${side}: accounts, identifier hashes and events written`,
+            ok: written.accounts === n && written.identifiers === 3 * n && written.events === n,
+            detail: `${written.accounts} accounts, ${written.identifiers} hashes, ${written.events} events; expected ${n}, ${3 * n}, ${n}`,
+          });
+        }
+        registerRuns.push(run);
+      }
+      raw.register = registerRuns;
+      const perRunRatios = registerRuns.map((r) => r.gateway.rowsPerSecond / r.raw.rowsPerSecond);
+      const ratio = median(perRunRatios);
+      rows.push({
+        figure: `registerAccounts ${ACCOUNTS.toLocaleString("en")} (3 identifiers each) in batches of ${ACCOUNT_BATCH.toLocaleString("en")}: Hive gateway`,
+        unit: "rows/s",
+        value: median(registerRuns.map((r) => r.gateway.rowsPerSecond)),
+        baselineName: "raw pg upsert + hashes + events",
+        baseline: median(registerRuns.map((r) => r.raw.rowsPerSecond)),
+        ratio,
+        perRunRatios,
+        target: { op: ">=", value: 0.4 },
+        pass: ratio >= 0.4,
+      });
+    } finally {
+      await client.end();
+    }
+  }
+
   const notes: string[] = [];
   if (doFeed) {
     const feedToken = (org: string, kind: "PROVIDER" | "AGENCY", scopes: string[], sub?: string) =>
@@ -420,6 +544,9 @@ async function main(): Promise<number> {
       tokenPer: TOKEN_PER,
       quick,
       only: args.only ?? null,
+      hashes: HASHES,
+      matchCalls: MATCH_CALLS,
+      accounts: ACCOUNTS,
     },
     notes,
     rows,

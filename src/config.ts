@@ -81,8 +81,11 @@ const LimitsSchema = z.object({
   MAX_DIRECTIVES: positiveInt.max(200).default(20),
   MAX_BATCHED_OPERATIONS: z.coerce.number().int().min(0).max(50).default(5),
   /** Values in any one list argument (or list input field), literal or variable, before anything runs. */
-  MAX_LIST_VALUES: positiveInt.max(100_000).default(1000),
-  MAX_BODY_BYTES: positiveInt.max(50 * 1024 * 1024).default(1024 * 1024),
+  // The longest list the API takes is registerAccounts' 5,000 accounts; each field's own cap (1,000
+  // indicators, 1,000 identifiers to match) is checked by its service.
+  MAX_LIST_VALUES: positiveInt.max(100_000).default(5000),
+  // 5,000 accounts with a few identifiers each come to about 2 MB of JSON.
+  MAX_BODY_BYTES: positiveInt.max(50 * 1024 * 1024).default(4 * 1024 * 1024),
 });
 
 const EventsSchema = z.object({
@@ -120,6 +123,20 @@ const HttpSchema = z
     }
   });
 
+const KEYRING = /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/_-]{43,88}={0,2}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/_-]{43,88}={0,2})*$/;
+
+const IdentifiersSchema = z.object({
+  /**
+   * Keys of the keyed hashes (HMAC-SHA-256) of account identifiers, as `id:base64key` pairs separated
+   * by commas, each key 32 bytes or more: the first hashes what is stored from now on, every one is
+   * used to match, so that a key can be rotated without losing matches. Unset in development: the
+   * hub makes one under DATA_DIR/keys.
+   */
+  IDENTIFIER_HASH_KEYS: optionalString.pipe(z.string().regex(KEYRING, "id:base64key pairs (keys of 32 bytes or more) separated by commas").optional()),
+  /** Identifiers an org may match per day (UTC): a hash of a guessable value can be confirmed by guessing. */
+  MATCH_DAILY_BUDGET: positiveInt.max(10_000_000).default(10_000),
+});
+
 const LoggingSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -132,6 +149,7 @@ const SCHEMAS = {
   events: EventsSchema,
   idempotency: IdempotencySchema,
   http: HttpSchema,
+  identifiers: IdentifiersSchema,
   logging: LoggingSchema,
 } as const;
 
@@ -170,6 +188,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const auth = out.auth as Config["auth"] | undefined;
   if (server?.NODE_ENV === "production" && auth && !auth.AUTH_JWKS_URL && !auth.AUTH_JWKS_FILE) {
     problems.push("AUTH_JWKS_URL: required when NODE_ENV=production (the development issuer is off in production) (unset)");
+  }
+  const identifiers = out.identifiers as Config["identifiers"] | undefined;
+  if (server?.NODE_ENV === "production" && identifiers && !identifiers.IDENTIFIER_HASH_KEYS) {
+    problems.push("IDENTIFIER_HASH_KEYS: required when NODE_ENV=production (a development key is made only outside production) (unset)");
   }
   if (problems.length) throw new ConfigError(problems);
   return out as Config;

@@ -30,6 +30,8 @@ export const ErrorCode = {
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   /** A subgraph did not answer the gateway, or not in GraphQL (`serviceName` names it): retry later. */
   SUBGRAPH_UNAVAILABLE: "SUBGRAPH_UNAVAILABLE",
+  /** An org's identifiers matched today (UTC) would pass its MATCH_DAILY_BUDGET; nothing was looked up. */
+  MATCH_BUDGET_EXCEEDED: "MATCH_BUDGET_EXCEEDED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -76,15 +76,18 @@ describe("loadConfig", () => {
     ]);
   });
 
-  it("refuses NODE_ENV=production without a JWKS (the development issuer is off in production)", () => {
+  it("refuses NODE_ENV=production without a JWKS or identifier hash keys (development makes both itself)", () => {
     const found = problems({ NODE_ENV: "production" });
-    expect(found).toHaveLength(1);
+    expect(found).toHaveLength(2);
     expect(found[0]).toMatch(/^AUTH_JWKS_URL: .*production/);
+    expect(found[1]).toMatch(/^IDENTIFIER_HASH_KEYS: .*production/);
+    expect(problems({ IDENTIFIER_HASH_KEYS: "k1:too-short" })).toEqual([expect.stringMatching(/^IDENTIFIER_HASH_KEYS: /)]);
     const config = loadConfig({
       NODE_ENV: "production",
       AUTH_JWKS_URL: "https://idp.example.gov/jwks",
       AUTH_ISSUER: "https://idp.example.gov",
       AUTH_AUDIENCE: "watchfloor",
+      IDENTIFIER_HASH_KEYS: `k2:${Buffer.alloc(32, 7).toString("base64")},k1:${Buffer.alloc(32, 1).toString("base64")}`,
     });
     expect(config.server.NODE_ENV).toBe("production");
   });

@@ -3,6 +3,7 @@ import type { Client } from "graphql-ws";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeCursor } from "../src/events/cursor.js";
+import { projected, registerAccountByEvent } from "./support/accounts.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 import { sleep, until } from "./support/wait.js";
 
@@ -305,7 +306,7 @@ describe("resending a report by sourceRef", () => {
       sourceRef: "TICKET-9",
       sharedWith: [B],
       referredTo: [C],
-      accountIds: ["acct-2", "acct-1"],
+      accountIds: [await registerAccountByEvent(t, A), await registerAccountByEvent(t, A)],
       incidentTypes: ["credential-stuffing", "account-takeover"],
       detectionMethods: ["siem"],
       affectedProducts: ["IDENTITY", "COMPUTE"],
@@ -314,6 +315,7 @@ describe("resending a report by sourceRef", () => {
       occurredAt: new Date(now - 3_600_000).toISOString(),
       detectedAt: new Date(now - 60_000).toISOString(),
     };
+    await projected(db);
     const first = await send(A, input);
     const again = await send(A, input);
     expect(again.id).toBe(first.id);

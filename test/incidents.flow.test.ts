@@ -8,7 +8,7 @@ import { collect, orgId, startTestHub, type TestHub } from "./support/hub.js";
  */
 
 const FIELDS = `id title severity status resolution tlp owner sharedWith referredTo sourceRef incidentTypes criticality
-  determination affectedProducts accountIds indicators { id value } timeline { kind authorOrg fromStatus toStatus text agencies }
+  determination affectedProducts accounts { id } indicators { id value } timeline { kind authorOrg fromStatus toStatus text agencies }
   times { toTriage toContain toClose }`;
 const REPORT = `mutation($input: IncidentInput!) { reportIncident(input: $input) { incident { ${FIELDS} } error { field message code } } }`;
 const UPDATE = `mutation($id: ID!, $input: IncidentUpdate!) { updateIncident(id: $id, input: $input) { incident { ${FIELDS} } error { field message code } } }`;

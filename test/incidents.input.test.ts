@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { projected, registerAccountByEvent } from "./support/accounts.js";
 import { orgId, startTestHub, type GraphQLResponse, type TestHub } from "./support/hub.js";
 
 /**
@@ -136,9 +137,11 @@ describe("bad input to incident mutations", () => {
       { field: "detectedAt", message: /before occurredAt/ },
     );
     await refused(P, REPORT, { input: valid({ occurredAt: new Date(now + 3 * DAY).toISOString() }) }, { field: "occurredAt", message: /future/ });
-    const accounts = Array.from({ length: 201 }, (_, i) => `acct-${i}`);
+    const accounts = await Promise.all(Array.from({ length: 201 }, () => registerAccountByEvent(t, P)));
+    await projected(db);
     await refused(P, REPORT, { input: valid({ accountIds: accounts }) }, { field: "accountIds", message: /at most 200/ });
-    await refused(P, REPORT, { input: valid({ accountIds: ["ok-1", "not ok"] }) }, { field: "accountIds[1]" });
+    await refused(P, REPORT, { input: valid({ accountIds: [accounts[0], "acct-1"] }) }, { field: "accountIds[1]", message: /not an account id \(account--<uuid>\)/ });
+    await refused(P, REPORT, { input: valid({ accountIds: [accounts[0], `indicator--${randomUUID()}`] }) }, { field: "accountIds[1]", message: /not an account id/ });
     // The positive twin: 200 accounts and ordered times are fine.
     await ok(P, REPORT, { input: valid({ accountIds: accounts.slice(0, 200), occurredAt: new Date(now - 3 * DAY).toISOString(), detectedAt: new Date(now - 2 * DAY).toISOString() }) });
   });

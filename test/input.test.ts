@@ -302,12 +302,12 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
       await notStored(token, "10.0.0.1", "10.3.49.1");
     });
 
-    it("refuses a 2 MB body with 413 and a GraphQL-shaped LIMIT_EXCEEDED error", async () => {
+    it("refuses a 5 MB body with 413 and a GraphQL-shaped LIMIT_EXCEEDED error", async () => {
       const { token } = await publisher("input-size");
-      const query = `mutation { publishIndicators(input: [{type: IPV4, value: "192.0.2.220", tlp: GREEN}]) { published } }\n#${"x".repeat(2 * 1024 * 1024)}\n`;
+      const query = `mutation { publishIndicators(input: [{type: IPV4, value: "192.0.2.220", tlp: GREEN}]) { published } }\n#${"x".repeat(5 * 1024 * 1024)}\n`;
       const res = await raw(t.gatewayUrl, { query }, token);
       expect(res.status).toBe(413);
-      expectRefusedWhole(res, /limit of 1048576 bytes/, "LIMIT_EXCEEDED");
+      expectRefusedWhole(res, /limit of 4194304 bytes/, "LIMIT_EXCEEDED");
       await notStored(token, "192.0.2.220");
     });
 
@@ -344,7 +344,7 @@ describe("bad input to publishIndicators and lookupIndicators", () => {
             resolve({ code: (event as { code: number }).code, data });
           });
           client.subscribe(
-            { query: `mutation { publishIndicators(input: [{type: IPV4, value: "192.0.2.240", tlp: GREEN}]) { published } }\n#${"x".repeat(2 * 1024 * 1024)}\n` },
+            { query: `mutation { publishIndicators(input: [{type: IPV4, value: "192.0.2.240", tlp: GREEN}]) { published } }\n#${"x".repeat(5 * 1024 * 1024)}\n` },
             { next: (v) => (data = v), error: () => undefined, complete: () => undefined },
           );
         });

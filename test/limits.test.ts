@@ -57,9 +57,9 @@ describe("limits on operations", () => {
     it(`refuses a list over its cap before executing anything, at ${where}: a variable, a literal, a nested list`, async () => {
       const values = Array.from({ length: 200_000 }, (_, i) => String(i % 10));
       expectRefusedBeforeExecution(await post(url(), { query: LOOKUP, variables: { v: values } }, token), "values");
-      const literal = `{ lookupIndicators(values: [${Array.from({ length: 1001 }, () => '"x"').join(",")}]) { id } }`;
+      const literal = `{ lookupIndicators(values: [${Array.from({ length: 5001 }, () => '"x"').join(",")}]) { id } }`;
       expectRefusedBeforeExecution(await post(url(), { query: literal }, token), "values");
-      const nested = [{ type: "IPV4", value: "192.0.2.1", tlp: "AMBER" }, { type: "IPV4", value: "192.0.2.2", tlp: "AMBER", sharedWith: Array.from({ length: 1001 }, (_, i) => `org-${i}`) }];
+      const nested = [{ type: "IPV4", value: "192.0.2.1", tlp: "AMBER" }, { type: "IPV4", value: "192.0.2.2", tlp: "AMBER", sharedWith: Array.from({ length: 5001 }, (_, i) => `org-${i}`) }];
       expectRefusedBeforeExecution(await post(url(), { query: PUBLISH, variables: { in: nested } }, token), "input[1].sharedWith");
       const at = await post(url(), { query: LOOKUP, variables: { v: values.slice(0, 1000) } }, token);
       expect(at.body.errors, at.text.slice(0, 300)).toBeUndefined();

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { writeFile, mkdtemp } from "node:fs/promises";
@@ -42,7 +43,13 @@ describe("production: the identity provider's JWKS, no development issuer, no in
     const dir = await mkdtemp(join(tmpdir(), "watchfloor-idp-"));
     const jwksFile = join(dir, "jwks.json");
     await writeFile(jwksFile, JSON.stringify(idp.jwks));
-    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
+    t = await startTestHub({
+      NODE_ENV: "production",
+      AUTH_JWKS_FILE: jwksFile,
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: AUDIENCE,
+      IDENTIFIER_HASH_KEYS: `prod-1:${randomBytes(32).toString("base64")}`,
+    });
   });
   afterAll(() => t?.stop());
 

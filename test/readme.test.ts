@@ -152,7 +152,6 @@ const served = async (address: string, path: string) => (await fetch(`http://${a
  * built. An item without a check here fails the test, so the list and the checks move together.
  */
 const BUILT: Record<string, (address: string) => Promise<string[]>> = {
-  accounts: async () => signs([[subgraph("accounts"), "subgraphs/accounts exists"], [/\btype Account\b/.test(supergraph()), "the supergraph has Account"]]),
   resellers: async () => signs([[subgraph("resellers"), "subgraphs/resellers exists"], [/resellerChain/.test(supergraph()), "the supergraph has resellerChain"]]),
   verification: async () =>
     signs([[subgraph("verification"), "subgraphs/verification exists"], [/verificationStatus/.test(supergraph()), "the supergraph has verificationStatus"]]),

@@ -10,5 +10,40 @@ export const Topics = {
   INCIDENT_NOTE: "incident.note",
   INCIDENT_REFERRED: "incident.referred",
   INCIDENT_CLOSED: "incident.closed",
+  /** An account as its provider registered or changed it: owner = the provider, RED, shared with no one. */
+  ACCOUNT_REGISTERED: "account.registered",
+  /** A flag raised, cleared or disputed: owner = the flagging org, the flag's TLP, shared with its audience. */
+  ACCOUNT_FLAGGED: "account.flagged",
+  FLAG_CLEARED: "account.flag_cleared",
+  FLAG_DISPUTED: "account.flag_disputed",
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
+
+/** The payload of `account.registered`: never an identifier, raw or hashed, nor the external reference. */
+export interface AccountRegisteredPayload {
+  /** The account's uuid (its id is `account--<uuid>`). */
+  id: string;
+  provider: string;
+  kind: string;
+  holder_jurisdiction: string;
+  status: string;
+}
+
+/** The payload of the flag topics: the flag as it is after the event. */
+export interface FlagPayload {
+  /** The flag's uuid (its id is `flag--<uuid>`). */
+  id: string;
+  /** The flagged account's uuid, and the provider that holds it. */
+  account_id: string;
+  provider: string;
+  /** The flagging org. */
+  owner: string;
+  category: string;
+  confidence: number;
+  tlp: string;
+  shared_with: string[];
+  status: "ACTIVE" | "CLEARED" | "DISPUTED";
+  expires_at: string | null;
+  created_at: string;
+  modified_at: string;
+}

@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Viewer } from "../auth/viewer.js";
 import type { Config } from "../config.js";
+import type { KeyRing } from "../crypto/keyed-hash.js";
 import type { EventStream } from "../events/event-stream.js";
 import type { ProjectionRunner } from "../events/projection.js";
 import type { Logger } from "../logger.js";
@@ -12,6 +13,8 @@ export interface HubServices {
   log: Logger;
   orgs: OrgDirectory;
   events: EventStream;
+  /** Keys of the keyed hashes of identifiers (accounts). */
+  identifierKeys: KeyRing;
 }
 
 /** Per request (or per subscription): the verified viewer and a fresh unit of work. */

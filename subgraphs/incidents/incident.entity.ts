@@ -65,7 +65,7 @@ export class IncidentEntity {
   @Property({ type: "uuid[]", fieldName: "indicator_ids" })
   indicatorIds!: string[];
 
-  @Property({ type: "text[]", fieldName: "account_ids" })
+  @Property({ type: "uuid[]", fieldName: "account_ids" })
   accountIds!: string[];
 
   @Property({ type: "Date", fieldName: "occurred_at", nullable: true })

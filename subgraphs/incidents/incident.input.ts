@@ -28,7 +28,7 @@ abstract class IncidentFields {
   @Field(() => [ID], { nullable: true, description: "indicator--<uuid> ids the reporter may see (up to 200)" })
   indicatorIds?: string[] | null;
 
-  @Field(() => [ID], { nullable: true, description: "Accounts involved (up to 200)" })
+  @Field(() => [ID], { nullable: true, description: "account--<uuid> ids of accounts involved that the reporter may see: its own, or flagged visibly to it (up to 200)" })
   accountIds?: string[] | null;
 
   @Field(() => Date, { nullable: true })

@@ -1,9 +1,9 @@
 import { requireScope } from "../../src/graphql/auth-checker.js";
 import type { Context } from "../../src/graphql/context.js";
 import { loaderFor } from "../../src/graphql/loader.js";
-import { parseIndicatorRef } from "./incident.row.js";
+import { parseAccountRef, parseIndicatorRef } from "./incident.row.js";
 import { IncidentService } from "./incident.service.js";
-import type { Incident, IndicatorLink } from "./incident.type.js";
+import type { AccountLink, Incident, IndicatorLink } from "./incident.type.js";
 
 /**
  * `_entities` for Incident. Reachable by anyone who can reach the subgraph, so it applies the same
@@ -24,7 +24,17 @@ export function resolveIndicatorLink(reference: { id: string }): IndicatorLink |
   return parseIndicatorRef(reference.id) ? { id: reference.id } : null;
 }
 
+/**
+ * `_entities` for Account, to add `incidents` to it, in the same way: `incidents` applies the
+ * accounts' visibility rule (by the projected accounts and flags) to the account, and the TLP rule to
+ * each incident; an account the viewer may not see answers exactly as one that does not exist.
+ */
+export function resolveAccountLink(reference: { id: string }): AccountLink | null {
+  return parseAccountRef(reference.id) ? { id: reference.id } : null;
+}
+
 export const incidentReferences = {
   Incident: { __resolveReference: resolveIncidentReference },
   Indicator: { __resolveReference: resolveIndicatorLink },
+  Account: { __resolveReference: resolveAccountLink },
 };

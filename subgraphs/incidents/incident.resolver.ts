@@ -4,7 +4,7 @@ import { requireScope } from "../../src/graphql/auth-checker.js";
 import type { Context } from "../../src/graphql/context.js";
 import { IncidentFeedFilter, IncidentFilter, IncidentInput, IncidentUpdate } from "./incident.input.js";
 import { IncidentService } from "./incident.service.js";
-import { Incident, IncidentConnection, IncidentEvent, IncidentResult, IncidentTimes, IndicatorLink, TimelineEntry } from "./incident.type.js";
+import { AccountLink, Incident, IncidentConnection, IncidentEvent, IncidentResult, IncidentTimes, IndicatorLink, TimelineEntry } from "./incident.type.js";
 
 @ArgsType()
 class IncidentsArgs {
@@ -83,6 +83,11 @@ export class IncidentResolver {
     return new IncidentService(ctx).indicators(incident);
   }
 
+  @FieldResolver(() => [AccountLink], { description: "Linked accounts the viewer may see: its own, and those flagged visibly to it" })
+  accounts(@Root() incident: Incident, @Ctx() ctx: Context): Promise<{ id: string }[]> {
+    return new IncidentService(ctx).accounts(incident);
+  }
+
   @FieldResolver(() => [TimelineEntry], { description: "The case's steps the viewer may read, oldest first" })
   timeline(@Root() incident: Incident, @Ctx() ctx: Context): Promise<TimelineEntry[]> {
     return new IncidentService(ctx).timeline(incident);
@@ -100,6 +105,15 @@ export class IndicatorIncidentsResolver {
   incidents(@Root() indicator: IndicatorLink, @Ctx() ctx: Context): Promise<Incident[]> {
     requireScope(ctx, "incidents:read");
     return new IncidentService(ctx).incidentsOfIndicator(indicator.id);
+  }
+}
+
+@Resolver(() => AccountLink)
+export class AccountIncidentsResolver {
+  @FieldResolver(() => [Incident], { description: "Incidents linking this account that the viewer may see, newest first (the newest 500)" })
+  incidents(@Root() account: AccountLink, @Ctx() ctx: Context): Promise<Incident[]> {
+    requireScope(ctx, "incidents:read");
+    return new IncidentService(ctx).incidentsOfAccount(account.id);
   }
 }
 

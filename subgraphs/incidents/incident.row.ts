@@ -29,6 +29,7 @@ export interface IncidentRow {
   detection_methods: string[];
   affected_products: ProductKind[];
   indicator_ids: string[];
+  /** Account uuids (`account--<uuid>`); in events written before accounts existed, ids as given. */
   account_ids: string[];
   occurred_at: Date | string | null;
   detected_at: Date | string | null;
@@ -83,7 +84,7 @@ export function toIncident(row: IncidentRow, viewer: Viewer): Incident {
     detectionMethods: row.detection_methods,
     affectedProducts: row.affected_products,
     indicatorUuids: row.indicator_ids,
-    accountIds: row.account_ids,
+    accountUuids: accountUuidsOf(row.account_ids),
     occurredAt: asOptionalDate(row.occurred_at),
     detectedAt: asOptionalDate(row.detected_at),
     reportedAt: asDate(row.reported_at),
@@ -97,6 +98,15 @@ export const parseIncidentId = (id: string) => parseStixId("incident", id);
 
 /** `indicator--<uuid>` to its uuid, for links to the indicators subgraph's entities. */
 export const parseIndicatorRef = (id: string) => parseStixId("indicator", id);
+
+/** `account--<uuid>` to its uuid, for links to the accounts subgraph's entities. */
+export const parseAccountRef = (id: string) => parseStixId("account", id);
+
+/**
+ * The stored account links. Events written before incidents linked the accounts subgraph carry ids as
+ * given: as the migration did to stored rows, only those naming an account (`account--<uuid>`) count.
+ */
+const accountUuidsOf = (ids: readonly string[]) => ids.map((id) => parseAccountRef(id) ?? parseAccountRef(`account--${id}`)).filter((u): u is string => u !== null);
 
 /** List cursors: positions in the newest-first order of `incidents`. */
 const cursors = listCursors("in");

@@ -1,5 +1,6 @@
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { accountVisibleToSql } from "../../src/auth/account-visibility.js";
 import { canSee, visibleToSql } from "../../src/auth/tlp.js";
 import { ORG_ID_PATTERN, type Viewer } from "../../src/auth/viewer.js";
 import { Params, query } from "../../src/db/sql.js";
@@ -16,6 +17,7 @@ import type { IncidentFeedFilter, IncidentFilter, IncidentInput, IncidentUpdate 
 import {
   audienceOf,
   pageCursor,
+  parseAccountRef,
   parseIncidentId,
   parseIndicatorRef,
   parsePageCursor,
@@ -28,12 +30,17 @@ import type { Incident, IncidentConnection, IncidentEvent, IncidentResult, Incid
 import { checkAgencies, checkNote, checkReport, checkTerms, checkUpdate, malformedId, type IncidentValues } from "./incident.validation.js";
 import { caseTimes, moveStatus } from "./incident.workflow.js";
 import { IncidentEntity, rowOf } from "./incident.entity.js";
+import { ACCOUNT_MARKINGS } from "./account-marking.projection.js";
 import { INDICATOR_MARKINGS } from "./indicator-marking.projection.js";
 
 const DEFAULT_PAGE = 50;
 /** `Indicator.incidents` lists the newest this many; `incidents` pages through the rest. */
 const MAX_INCIDENTS_PER_INDICATOR = 500;
+const MAX_INCIDENTS_PER_ACCOUNT = 500;
 const MAX_PAGE = 500;
+
+/** Accounts and their flags as projected here (account-marking.projection.ts). */
+const ACCOUNT_FLAGS = "incidents.account_flag_marking";
 
 /** Every topic an incident's events are written on; the feed reads them all. */
 export const INCIDENT_TOPICS: readonly Topic[] = [
@@ -130,8 +137,9 @@ const VALUES = `jsonb_to_record($1::jsonb) as v(title text, description text, se
   affected_products jsonb)`;
 const COLUMNS = ["title", "description", "severity", "tlp", "shared_with", "referred_to", "source_ref", "indicator_ids", "account_ids", "occurred_at",
   "detected_at", "determination", "investigation_status", "incident_types", "criticality", "detection_methods", "affected_products"] as const;
-const LISTS = new Set(["shared_with", "referred_to", "account_ids", "incident_types", "detection_methods", "affected_products"]);
-const valueOf = (c: string) => (c === "indicator_ids" ? `${list(c)}::uuid[]` : LISTS.has(c) ? list(c) : `v.${c}`);
+const LISTS = new Set(["shared_with", "referred_to", "incident_types", "detection_methods", "affected_products"]);
+const UUID_LISTS = new Set(["indicator_ids", "account_ids"]);
+const valueOf = (c: string) => (UUID_LISTS.has(c) ? `${list(c)}::uuid[]` : LISTS.has(c) ? list(c) : `v.${c}`);
 
 /**
  * Who reads a timeline entry, on an incident the viewer sees (as of an event, on the feed): everyone
@@ -242,9 +250,12 @@ export class IncidentService {
 
   /**
    * Checks that the orgs named exist (and that referrals name agencies), and that every linked
-   * indicator exists and is visible to the reporter. Returns the first fault, naming its field.
+   * indicator and account exists and is visible to the reporter. Returns the first fault, naming its field.
    */
-  private async checkReferences(values: IncidentValues, input: { sharedWith?: string[] | null; referredTo?: string[] | null; indicatorIds?: string[] | null }): Promise<InputError | null> {
+  private async checkReferences(
+    values: IncidentValues,
+    input: { sharedWith?: string[] | null; referredTo?: string[] | null; indicatorIds?: string[] | null; accountIds?: string[] | null },
+  ): Promise<InputError | null> {
     // Referrals as asked for, the reporter included: validation drops the reporter from the stored list,
     // but a reporter that is no agency naming itself asked for a referral that cannot happen.
     const referrals = [...new Set([...values.referredTo, ...(input.referredTo ?? [])])];
@@ -271,7 +282,37 @@ export class IncidentService {
         return new InputError(`indicatorIds[${i}]: no indicator with this id`, `indicatorIds[${i}]`, "NOT_FOUND");
       }
     }
+    if (values.accountIds.length) {
+      let visible = await this.visibleAccounts(values.accountIds);
+      if (visible.size < values.accountIds.length) {
+        // An account registered or flagged a moment ago may not have reached the projection yet.
+        await this.ctx.projections.get(ACCOUNT_MARKINGS)!.sync();
+        visible = await this.visibleAccounts(values.accountIds);
+      }
+      const missing = values.accountIds.find((u) => !visible.has(u));
+      if (missing) {
+        // The same answer for an account that exists but is hidden from the reporter as for none at all.
+        const i = (input.accountIds ?? []).findIndex((id) => parseAccountRef(id) === missing);
+        return new InputError(`accountIds[${i}]: no account with this id`, `accountIds[${i}]`, "NOT_FOUND");
+      }
+    }
     return null;
+  }
+
+  /**
+   * Which of these account uuids the viewer may see, from the projection of the account events: its
+   * provider's, or flagged by a flag in force the viewer may see (the accounts subgraph's rule).
+   */
+  private async visibleAccounts(uuids: readonly string[]): Promise<Set<string>> {
+    const params = new Params();
+    const rows = await query<{ id: string }>(
+      this.em,
+      `select a.id from incidents.account_marking a
+        where a.id = any(${params.add(uuids)}::uuid[]) and ${accountVisibleToSql(this.viewer, params, "a", ACCOUNT_FLAGS)}`,
+      params.values,
+      "account_markings_visible",
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Which of these indicator uuids the viewer may see, from the projection of their markings. */
@@ -390,13 +431,14 @@ export class IncidentService {
       if (!checked.ok) return refused(checked.error);
       const moved = moveStatus({ status: current.status, resolution: current.resolution }, update.status, update.resolution);
       if (!moved.ok) return refused(moved.error);
-      // Only the orgs and indicators this update names: a stored link the reporter may no longer see
-      // (its owner re-marked it) must not stop the reporter working the case.
+      // Only the orgs, indicators and accounts this update names: a stored link the reporter may no
+      // longer see (its owner re-marked it, a flag was cleared) must not stop the reporter working the case.
       const named = {
         ...checked.value,
         sharedWith: update.sharedWith != null ? checked.value.sharedWith : [],
         referredTo: [],
         indicatorIds: update.indicatorIds != null ? checked.value.indicatorIds : [],
+        accountIds: update.accountIds != null ? checked.value.accountIds : [],
       };
       const fault = await this.checkReferences(named, update);
       if (fault) return refused(fault);
@@ -531,6 +573,42 @@ export class IncidentService {
     });
     const shown = await Promise.all(incident.indicatorUuids.map((u) => loader.load(u)));
     return incident.indicatorUuids.filter((_, i) => shown[i]).map((u) => ({ id: `indicator--${u}` }));
+  }
+
+  /** The linked accounts the viewer may see, in the order the reporter gave them. */
+  async accounts(incident: Incident): Promise<{ id: string }[]> {
+    const loader = loaderFor<string, boolean>(this.ctx, "accountVisible", async (uuids) => {
+      const visible = await this.visibleAccounts(uuids);
+      return uuids.map((u) => visible.has(u));
+    });
+    const shown = await Promise.all(incident.accountUuids.map((u) => loader.load(u)));
+    return incident.accountUuids.filter((_, i) => shown[i]).map((u) => ({ id: `account--${u}` }));
+  }
+
+  /**
+   * `Account.incidents`: the incidents linking this account that the viewer may see, newest first;
+   * none when the viewer may not see the account itself (by the projected accounts and flags), exactly
+   * as for an account that does not exist, so that `_entities` is no oracle of who links what.
+   */
+  async incidentsOfAccount(accountId: string): Promise<Incident[]> {
+    const uuid = parseAccountRef(accountId);
+    if (!uuid) return [];
+    const loader = loaderFor<string, IncidentRow[]>(this.ctx, "incidentsOfAccount", async (uuids) => {
+      // The cap applies to each account, as for indicators.
+      const params = new Params();
+      const rows = await query<IncidentRow & { linked: string }>(
+        this.em,
+        `select u.linked, i.* from unnest(${params.add(uuids)}::uuid[]) as u(linked)
+           join incidents.account_marking a on a.id = u.linked and ${accountVisibleToSql(this.viewer, params, "a", ACCOUNT_FLAGS)}
+           cross join lateral (select * from incidents.incident
+             where ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)} and account_ids @> array[u.linked]
+             order by seq desc limit ${MAX_INCIDENTS_PER_ACCOUNT}) i`,
+        params.values,
+        "incidents_of_accounts",
+      );
+      return uuids.map((u) => rows.filter((r) => r.linked === u));
+    });
+    return ((await loader.load(uuid)) ?? []).map((r) => toIncident(r, this.viewer));
   }
 
   /**

@@ -83,8 +83,8 @@ export class Incident {
   /** Stored indicator uuids; `indicators` shows those the viewer may see. */
   indicatorUuids!: string[];
 
-  @Field(() => [ID], { description: "Accounts (at providers) involved" })
-  accountIds!: string[];
+  /** Stored account uuids; `accounts` shows those the viewer may see. */
+  accountUuids!: string[];
 
   @Field(() => Date, { nullable: true })
   occurredAt!: Date | null;
@@ -106,6 +106,14 @@ export class Incident {
 @Directive(`@key(fields: "id")`)
 @ObjectType("Indicator")
 export class IndicatorLink {
+  @Field(() => ID)
+  id!: string;
+}
+
+/** The accounts subgraph's entity, as far as this subgraph links to it and adds to it. */
+@Directive(`@key(fields: "id")`)
+@ObjectType("Account")
+export class AccountLink {
   @Field(() => ID)
   id!: string;
 }

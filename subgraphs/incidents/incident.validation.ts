@@ -15,7 +15,7 @@ import {
   type Severity,
 } from "./incident.enums.js";
 import type { IncidentInput, IncidentUpdate } from "./incident.input.js";
-import { parseIndicatorRef } from "./incident.row.js";
+import { parseAccountRef, parseIndicatorRef } from "./incident.row.js";
 
 export const MAX_TITLE = 300;
 export const MAX_DESCRIPTION = 20_000;
@@ -26,7 +26,6 @@ export const MAX_LINKS = 200;
 export const MAX_TERMS = 20;
 const MAX_SOURCE_REF = 200;
 export const TERM_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const LINE_BREAKS = /[\n\r]/;
 /** Nothing in scope happened before this, nor more than a day (clock skew) ahead. */
@@ -135,10 +134,15 @@ function indicatorIds(values: string[]): string[] {
 
 function accountIds(values: string[]): string[] {
   if (values.length > MAX_LINKS) refuse("accountIds", `at most ${MAX_LINKS}`);
-  values.forEach((id, i) => {
-    if (typeof id !== "string" || !ACCOUNT_ID_PATTERN.test(id)) refuse(`accountIds[${i}]`, "not an account id (1-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-')");
-  });
-  return [...new Set(values)];
+  return [
+    ...new Set(
+      values.map((id, i) => {
+        const uuid = parseAccountRef(id);
+        if (!uuid) refuse(`accountIds[${i}]`, "not an account id (account--<uuid>)");
+        return uuid!;
+      }),
+    ),
+  ];
 }
 
 function criticality(value: number | null | undefined): number | null {

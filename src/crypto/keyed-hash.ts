@@ -1,0 +1,77 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Config } from "../config.js";
+
+/**
+ * Keyed hashes (HMAC-SHA-256) of values the hub must be able to match but never hold, such as an
+ * account's e-mail or card number. The first key of the ring hashes what is stored from now on;
+ * every key is tried when matching, and each stored hash names its key, so a key can be rotated
+ * (a new key put first, the old one kept until everything was hashed again) without losing matches.
+ */
+export interface HashKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface KeyedHash {
+  keyId: string;
+  digest: Buffer;
+}
+
+export class KeyRing {
+  constructor(private readonly keys: readonly HashKey[]) {
+    if (!keys.length) throw new Error("a key ring needs at least one key");
+  }
+
+  /** The id of the key new hashes are made with. */
+  get currentKeyId(): string {
+    return this.keys[0]!.id;
+  }
+
+  /** The hash to store, with the current key. */
+  hash(text: string): KeyedHash {
+    return this.digestWith(this.keys[0]!, text);
+  }
+
+  /** One hash per key of the ring: what a stored hash of the same text may be. */
+  hashesForMatching(text: string): KeyedHash[] {
+    return this.keys.map((k) => this.digestWith(k, text));
+  }
+
+  private digestWith({ id, key }: HashKey, text: string): KeyedHash {
+    return { keyId: id, digest: createHmac("sha256", key).update(text, "utf8").digest() };
+  }
+}
+
+/** `id:base64key,id:base64key` as IDENTIFIER_HASH_KEYS holds it (validated by the configuration). */
+export function parseKeyRing(spec: string): KeyRing {
+  return new KeyRing(
+    spec.split(",").map((pair) => {
+      const at = pair.indexOf(":");
+      return { id: pair.slice(0, at), key: Buffer.from(pair.slice(at + 1), "base64") };
+    }),
+  );
+}
+
+const DEV_KEY_FILE = "identifier-hash-keys";
+
+/**
+ * The ring from IDENTIFIER_HASH_KEYS, or in development from DATA_DIR/keys (made on first start,
+ * mode 0600, never logged). Production requires the setting (see src/config.ts).
+ */
+export async function loadKeyRing(config: Config): Promise<KeyRing> {
+  if (config.identifiers.IDENTIFIER_HASH_KEYS) return parseKeyRing(config.identifiers.IDENTIFIER_HASH_KEYS);
+  const dir = join(config.database.DATA_DIR, "keys");
+  const file = join(dir, DEV_KEY_FILE);
+  const existing = await readFile(file, "utf8").catch(() => null);
+  if (existing) return parseKeyRing(existing.trim());
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const spec = `dev-1:${randomBytes(32).toString("base64")}`;
+  // `wx`: two processes starting at once on one DATA_DIR keep the first one's key.
+  await writeFile(file, `${spec}\n`, { mode: 0o600, flag: "wx" }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EEXIST") throw err;
+  });
+  await chmod(file, 0o600);
+  return parseKeyRing((await readFile(file, "utf8")).trim());
+}
