@@ -204,6 +204,16 @@ describe("flags on every path", () => {
     expect((await ok(C, GET_FLAG, { id: secret.flag.id })).flag).toBeNull();
   });
 
+  it("the feed refuses a cursor it did not issue and a viewer without accounts:read", async () => {
+    const bad = feed(B, "not-a-cursor");
+    await until("the bad cursor's refusal", () => bad.state.ended);
+    expect(bad.state.errors[0]?.[0] ?? bad.state.errors[0]).toMatchObject({ message: "after: not a cursor this hub issued", extensions: { code: "BAD_USER_INPUT" } });
+    tokens.noscope = await t.token(orgId("acf-noscope"), "PROVIDER", ["indicators:read"]);
+    const none = feed("noscope", null);
+    await until("the scope refusal", () => none.state.ended);
+    expect(none.state.errors[0]?.[0] ?? none.state.errors[0]).toMatchObject({ message: "this operation needs the scope 'accounts:read'", extensions: { code: "FORBIDDEN" } });
+  });
+
   let indicator: string | undefined;
   async function greenIndicator(): Promise<string> {
     if (!indicator) {
