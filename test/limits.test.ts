@@ -46,7 +46,7 @@ describe("limits on operations", () => {
     expect("data" in res.body, res.text.slice(0, 300)).toBe(false);
     const [error] = res.body.errors;
     expect(error.extensions, res.text.slice(0, 300)).toMatchObject({ code: "BAD_USER_INPUT", field });
-    expect(error.message).toMatch(new RegExp(`^${field.replace(/[[\].]/g, "\\$&")}: at most 1000 values`));
+    expect(error.message).toMatch(new RegExp(`^${field.replace(/[[\].]/g, "\\$&")}: at most 5000 values`));
     expect(error.path).toBeUndefined();
   }
 
