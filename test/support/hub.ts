@@ -32,6 +32,9 @@ export interface TestHub {
   stop(): Promise<void>;
 }
 
+/** Identifier hash keys for a hub started in production mode, which requires them (development makes its own). */
+export const TEST_HASH_KEYS = `test-1:${randomBytes(32).toString("base64")}`;
+
 /** Unique org ids per test file, so files sharing one database never see each other's data. */
 export function orgId(name: string): string {
   return `${name}-${randomBytes(3).toString("hex")}`;
