@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config.js";
@@ -14,14 +14,23 @@ export interface HashKey {
   key: Buffer;
 }
 
+/** A key as HMAC uses it: made into a KeyObject once, which spares each hash the key's set-up. */
+interface RingKey {
+  id: string;
+  key: KeyObject;
+}
+
 export interface KeyedHash {
   keyId: string;
   digest: Buffer;
 }
 
 export class KeyRing {
-  constructor(private readonly keys: readonly HashKey[]) {
+  private readonly keys: readonly RingKey[];
+
+  constructor(keys: readonly HashKey[]) {
     if (!keys.length) throw new Error("a key ring needs at least one key");
+    this.keys = keys.map(({ id, key }) => ({ id, key: createSecretKey(key) }));
   }
 
   /** The id of the key new hashes are made with. */
@@ -39,7 +48,7 @@ export class KeyRing {
     return this.keys.map((k) => this.digestWith(k, text));
   }
 
-  private digestWith({ id, key }: HashKey, text: string): KeyedHash {
+  private digestWith({ id, key }: RingKey, text: string): KeyedHash {
     return { keyId: id, digest: createHmac("sha256", key).update(text, "utf8").digest() };
   }
 }

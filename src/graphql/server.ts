@@ -149,6 +149,9 @@ export async function startSubgraphServer(
     validationRules: subgraphValidationRules(config.limits),
     parseOptions: { maxTokens },
     csrfPrevention: true,
+    // Compact JSON: Apollo Server indents its answers by default, which costs time and bytes on every
+    // answer the gateway then reads (a 1,000-item answer is twice the size, indented).
+    stringifyResult: (result) => JSON.stringify(result),
     // The process's stop (app/signals.ts) stops this server in its turn. Apollo's own SIGTERM handler
     // (on outside NODE_ENV=test) stopped it at once and then signalled the process again, which ended
     // every other part mid-drain with exit code 1.

@@ -9,6 +9,7 @@ import { MatchResolver } from "./match.resolver.js";
 import { accountMigrations } from "./migrations/Migration20261129000300_accounts.js";
 import { Migration20261129000310_flags_evidence } from "./migrations/Migration20261129000310_flags_evidence.js";
 import { matchAuditMigrations } from "./migrations/Migration20261129000400_match_audit_refused.js";
+import { Migration20261129000500_match_budget } from "./migrations/Migration20261129000500_match_budget.js";
 
 export const accountsSubgraph: SubgraphDefinition = {
   name: "accounts",
@@ -17,7 +18,7 @@ export const accountsSubgraph: SubgraphDefinition = {
   references: accountReferences,
   migrations: {
     schema: "accounts",
-    migrations: [...accountMigrations, { name: "Migration20261129000310_flags_evidence", class: Migration20261129000310_flags_evidence }, ...matchAuditMigrations],
+    migrations: [...accountMigrations, { name: "Migration20261129000310_flags_evidence", class: Migration20261129000310_flags_evidence }, ...matchAuditMigrations, { name: "Migration20261129000500_match_budget", class: Migration20261129000500_match_budget }],
   },
   projections: [evidenceMarkings],
 };

@@ -42,8 +42,6 @@ const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
 
 type Outcome = { answered: MatchRow[] } | { refused: { used: number; resetsAt: Date } };
 
-/** The start of today (UTC) in the database's clock, the same clock as `match_audit.at`. */
-const TODAY_UTC = `(date_trunc('day', now() at time zone 'UTC') at time zone 'UTC')`;
 
 /**
  * Matching identifiers against flagged accounts without anyone handing over raw values: each value is
@@ -87,28 +85,7 @@ export class MatchService {
     });
 
     const budget = hub.config.identifiers.MATCH_DAILY_BUDGET;
-    const outcome = await this.em.transactional(async (em): Promise<Outcome> => {
-      // One call of an org at a time between the budget's sum and the audit row that spends it, so
-      // that concurrent calls cannot both pass on the same remainder.
-      await query(em, "select pg_advisory_xact_lock(hashtextextended($1, 0))", [`accounts.match_budget:${viewer.org}`], "accounts_match_budget_lock");
-      const [spent] = await query<{ used: string; resets_at: Date | string }>(
-        em,
-        `select coalesce(sum(identifiers), 0) as used, ${TODAY_UTC} + interval '1 day' as resets_at
-           from accounts.match_audit where org = $1 and not refused and at >= ${TODAY_UTC}`,
-        [viewer.org],
-        "accounts_match_budget_spent",
-      );
-      const used = Number(spent!.used);
-      const refused = used + inputs.length > budget;
-      const rows = refused || !hashes.length ? [] : await this.lookup(em, idx, keyIds, hashes);
-      await query(
-        em,
-        `insert into accounts.match_audit (org, sub, request_id, identifiers, hits, refused) values ($1, $2, $3, $4, $5, $6)`,
-        [viewer.org, viewer.sub, this.ctx.requestId, inputs.length, rows.filter((r) => r.accounts > 0).length, refused],
-        "accounts_match_audit_insert",
-      );
-      return refused ? { refused: { used, resetsAt: asDate(spent!.resets_at) } } : { answered: rows };
-    });
+    const outcome = await this.spendAndLookUp(inputs.length, budget, idx, keyIds, hashes);
 
     if ("refused" in outcome) {
       const { used, resetsAt } = outcome.refused;
@@ -136,25 +113,57 @@ export class MatchService {
   }
 
   /**
-   * One statement for the whole call: each (item, key, hash) finds the stored hashes through the
-   * index on `account_identifier.hash`, then the flags in force on those accounts that the caller may
-   * see (the TLP rule of `account.visibility.ts`), grouped by item. Items with no such flag have no row.
+   * The whole call in one statement, so one round trip and one snapshot: spend today's budget, look
+   * the hashes up, and write the audit row.
+   *
+   * - The budget is a counter per org and UTC day, spent by an upsert that adds the call's size only
+   *   while the sum stays within the budget. Concurrent calls of one org queue on that row and each
+   *   sees the sum the one before left, so together they never spend more than the budget; a refused
+   *   call spends nothing.
+   * - The lookup runs only when the budget was spent: each (item, key, hash) finds the stored hashes
+   *   through the index on `account_identifier.hash`, then the flags in force on those accounts that
+   *   the caller may see (the TLP rule of `account.visibility.ts`), grouped by item. Items with no
+   *   such flag have no row.
+   * - The audit row records the call, answered or refused, with its hits; never a value or a hash.
    */
-  private lookup(em: EntityManager, idx: number[], keyIds: string[], hashes: Buffer[]): Promise<MatchRow[]> {
+  private async spendAndLookUp(size: number, budget: number, idx: number[], keyIds: string[], hashes: Buffer[]): Promise<Outcome> {
+    const { viewer, requestId } = this.ctx;
     const params = new Params();
+    const org = params.add(viewer.org);
+    const n = params.add(size);
+    const max = params.add(budget);
+    const today = `(now() at time zone 'UTC')::date`;
     const items = `unnest(${params.add(idx)}::int[], ${params.add(keyIds)}::text[], ${params.add(hashes)}::bytea[]) as q(idx, key_id, hash)`;
-    return query<MatchRow>(
-      em,
-      `select q.idx, count(distinct f.account_id)::int as accounts, count(distinct f.provider)::int as providers,
-              array_agg(distinct f.category order by f.category) as categories, max(f.confidence)::int as max_confidence,
-              min(f.created_at) as first_at, max(f.created_at) as last_at
-         from ${items}
-         join accounts.account_identifier ai on ai.hash = q.hash and ai.key_id = q.key_id
-         join accounts.flag f on f.account_id = ai.account_id and ${flagInForce("f")} and ${flagVisibleSql(this.ctx.viewer, params, "f")}
-        group by q.idx`,
+    const [row] = await query<{ spent: boolean; used: number; resets_at: string; rows: MatchRow[] | null }>(
+      this.em,
+      `with spend as (
+         insert into accounts.match_budget as b (org, day, used)
+         select ${org}::text, ${today}, ${n}::int where ${n}::int <= ${max}::int
+         on conflict (org, day) do update set used = b.used + excluded.used where b.used + excluded.used <= ${max}::int
+         returning b.used
+       ), found as (
+         select q.idx, count(distinct f.account_id)::int as accounts, count(distinct f.provider)::int as providers,
+                array_agg(distinct f.category order by f.category) as categories, max(f.confidence)::int as max_confidence,
+                min(f.created_at) as first_at, max(f.created_at) as last_at
+           from ${items}
+           join accounts.account_identifier ai on ai.hash = q.hash and ai.key_id = q.key_id
+           join accounts.flag f on f.account_id = ai.account_id and ${flagInForce("f")} and ${flagVisibleSql(viewer, params, "f")}
+          where exists (select 1 from spend)
+          group by q.idx
+       ), audit as (
+         insert into accounts.match_audit (org, sub, request_id, identifiers, hits, refused)
+         select ${org}::text, ${params.add(viewer.sub)}::text, ${params.add(requestId)}::text, ${n}::int,
+                (select count(*) from found where accounts > 0)::int, not exists (select 1 from spend)
+       )
+       select exists (select 1 from spend) as spent,
+              coalesce((select used from accounts.match_budget where org = ${org}::text and day = ${today}), 0) as used,
+              (${today} + 1)::text as resets_at,
+              (select json_agg(found) from found) as rows`,
       params.values,
       "accounts_match",
     );
+    if (!row!.spent) return { refused: { used: Number(row!.used), resetsAt: new Date(`${row!.resets_at}T00:00:00Z`) } };
+    return { answered: row!.rows ?? [] };
   }
 
   /** The audit trail for operators, newest first; optionally one org's, from a time on. */

@@ -3,7 +3,8 @@ import { InputError, PageInfo } from "../../src/graphql/common.types.js";
 import type { FlagCategory } from "./flag.entity.js";
 import { FlagCategoryEnum } from "./flag.type.js";
 
-@ObjectType({ description: "What the hub knows of one submitted identifier: flags in force the caller may see, on accounts holding it" })
+// Plain data, up to 1,000 per answer: its fields need no resolver of type-graphql's around them.
+@ObjectType({ simpleResolvers: true, description: "What the hub knows of one submitted identifier: flags in force the caller may see, on accounts holding it" })
 export class IdentifierMatch {
   @Field(() => Int, { description: "The item's index in the input" })
   index!: number;
