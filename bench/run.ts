@@ -181,8 +181,6 @@ async function main(): Promise<number> {
     IDENTIFIER_HASH_KEYS: `bench-1:${randomBytes(32).toString("base64")}`,
     // The match figure makes hundreds of 1,000-identifier calls from one org.
     MATCH_DAILY_BUDGET: "10000000",
-    // A registerAccounts batch of 5,000 accounts with 3 identifiers each is about 1.7 MB of JSON.
-    MAX_BODY_BYTES: String(4 * 1024 * 1024),
     APOLLO_TELEMETRY_DISABLED: "true",
     SUBGRAPH_URLS: "",
   };
