@@ -7,6 +7,7 @@ import type { Viewer } from "../src/auth/viewer.js";
 import { encodeCursor } from "../src/events/cursor.js";
 import { IncidentService } from "../subgraphs/incidents/incident.service.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { subscribeSse } from "./support/sse.js";
 import { until } from "./support/wait.js";
 
 /**
@@ -71,46 +72,20 @@ function recordWs(client: Client, after: string | null): Recording {
   return rec;
 }
 
-/** The feed over Server-Sent Events through the gateway (POST with `accept: text/event-stream`). */
+/** The feed over Server-Sent Events through the gateway. */
 async function recordSse(url: string, token: string, after: string | null): Promise<Recording> {
-  const abort = new AbortController();
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: FEED, variables: { after } }),
-    signal: abort.signal,
-  });
-  expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
-  const rec: Recording = { events: [], errors: [], ended: false, raw: [], stop: async () => abort.abort() };
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) !== -1) {
-        const message = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const lines = message.split("\n");
-        const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim();
-        const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
-        if (event === "next" && data) {
-          rec.raw.push(data);
-          const body = JSON.parse(data);
-          if (body.errors) rec.errors.push(...body.errors);
-          if (body.data) rec.events.push(body.data.incidentFeed);
-        }
-        if (event === "complete") rec.ended = true;
-      }
-    }
-  })()
-    .catch((err) => {
-      if (!abort.signal.aborted) rec.errors.push(err);
-    })
-    .finally(() => {
-      rec.ended = true;
-    });
-  return rec;
+  const sub = await subscribeSse<FeedEvent>(url, token, { query: FEED, variables: { after } });
+  expect(sub.res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  const { state } = sub;
+  return {
+    events: state.events,
+    errors: state.errors,
+    raw: state.raw,
+    get ended() {
+      return state.ended;
+    },
+    stop: sub.stop,
+  };
 }
 
 const of = (rec: Recording, id: string) => rec.events.filter((e) => e.incident.id === id);

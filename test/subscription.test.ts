@@ -5,6 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { collect, orgId, startTestHub, type TestHub } from "./support/hub.js";
 import { recordFeed } from "./support/feed.js";
+import { subscribeSse } from "./support/sse.js";
 import { sleep, until } from "./support/wait.js";
 
 /**
@@ -31,52 +32,10 @@ const nextValue = (tag: string) => `${tag}-${String(++counter).padStart(4, "0")}
 
 const record = (client: Client, after: string | null) => recordFeed<Published>(client, SUBSCRIBE, { after });
 
-/** A subscription over SSE (POST with `accept: text/event-stream`): `next` payloads as they arrive. */
+/** `indicatorPublished` over SSE through the gateway, from `after`. */
 async function sse(url: string, token: string, after: string | null) {
-  const abort = new AbortController();
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: SUBSCRIBE, variables: { after } }),
-    signal: abort.signal,
-  });
-  const state = { events: [] as Published[], errors: [] as any[], ended: false };
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) !== -1) {
-        const message = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const lines = message.split("\n");
-        const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim();
-        const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
-        if (event === "next" && data) {
-          const body = JSON.parse(data);
-          if (body.errors) state.errors.push(...body.errors);
-          if (body.data) state.events.push(body.data.indicatorPublished);
-        }
-        if (event === "complete") state.ended = true;
-      }
-    }
-  })()
-    .catch((err) => {
-      if (!abort.signal.aborted) state.errors.push(err);
-    })
-    .finally(() => {
-      state.ended = true;
-    });
-  return {
-    res,
-    state,
-    values: () => state.events.map((e) => e.indicator.value),
-    async stop() {
-      abort.abort();
-      await reading;
-    },
-  };
+  const sub = await subscribeSse<Published>(url, token, { query: SUBSCRIBE, variables: { after } });
+  return { ...sub, values: () => sub.state.events.map((e) => e.indicator.value) };
 }
 
 /** GraphQL errors, whether they came as an `error` message (an array) or inside `next`; not close events. */
