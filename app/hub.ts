@@ -112,15 +112,21 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
         events: await events.prune(config.events.EVENT_RETENTION_DAYS),
         idempotencyRecords: await pruneIdempotencyRecords(em(), config.idempotency.IDEMPOTENCY_WINDOW_SECONDS),
       });
+      // The run in flight, which the stop awaits before it closes the connections the run uses: a stop
+      // right after start otherwise closed them under the first run, whose pool then never ended.
+      let pruning: Promise<unknown> = Promise.resolve();
       const pruneLog = () => {
-        prune()
+        pruning = prune()
           .then((n) => (n.events || n.idempotencyRecords) && log.info(n, "pruned events and idempotency records past their windows"))
           .catch((err) => log.warn({ err }, "pruning failed"));
       };
       pruneLog();
       const timer = setInterval(pruneLog, PRUNE_EVERY_MS);
       timer.unref();
-      stops.push(async () => clearInterval(timer));
+      stops.push(async () => {
+        clearInterval(timer);
+        await pruning;
+      });
     }
 
     let gateway: RunningGateway | undefined;
