@@ -27,3 +27,6 @@ export class Params {
     return `$${this.values.length}`;
   }
 }
+
+/** A timestamp as rows bring it: a Date from pg, text from JSON (event payloads, `json_agg`). */
+export const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));

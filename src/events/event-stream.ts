@@ -24,6 +24,18 @@ export interface SubscribeOptions {
   stillVisible?: (events: readonly HubEvent[]) => Promise<readonly HubEvent[]>;
 }
 
+/**
+ * A `stillVisible` check for feeds whose payloads name their record by `id`: `visibleIds` answers which
+ * of those ids the viewer may see now (one query per replayed page or live batch).
+ */
+export function stillVisibleBy(visibleIds: (ids: string[]) => Promise<Iterable<string>>): (events: readonly HubEvent[]) => Promise<HubEvent[]> {
+  return async (events) => {
+    const idOf = (e: HubEvent) => (e.payload as { id: string }).id;
+    const visible = new Set(await visibleIds([...new Set(events.map(idOf))]));
+    return events.filter((e) => visible.has(idOf(e)));
+  };
+}
+
 const PAGE = 500;
 /** A subscriber that falls this far behind is switched back to reading the log, losing nothing. */
 const MAX_QUEUE = 5_000;

@@ -38,7 +38,6 @@ export interface SubgraphServerOptions {
 
 const NOT_UTF8 = "encoding.not-utf8";
 
-
 /**
  * Serves one subgraph: GraphQL over HTTP and graphql-ws on /graphql, and /healthz. Every operation,
  * `_service` and `_entities` included, needs a valid token: the subgraph verifies it again whatever

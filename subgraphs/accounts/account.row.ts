@@ -1,3 +1,4 @@
+import { asDate } from "../../src/db/sql.js";
 import type { Viewer } from "../../src/auth/viewer.js";
 import { listCursors, parseStixId } from "../../src/graphql/ids.js";
 import type { AccountKind, AccountStatus, HolderType } from "./account.entity.js";
@@ -26,7 +27,6 @@ export interface VisibleAccountRow extends AccountRow {
 }
 
 /** Timestamps come back from SQL reads as text. */
-export const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
 
 export const accountId = (uuid: string) => `account--${uuid}`;
 

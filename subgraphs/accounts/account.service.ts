@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Viewer } from "../../src/auth/viewer.js";
-import { Params, query } from "../../src/db/sql.js";
+import { Params, query, asDate } from "../../src/db/sql.js";
 import { badInput } from "../../src/errors.js";
 import { appendEvents } from "../../src/events/outbox.js";
 import { Topics, type AccountRegisteredPayload } from "../../src/events/topics.js";
@@ -9,7 +9,7 @@ import type { Context } from "../../src/graphql/context.js";
 import { loaderFor } from "../../src/graphql/loader.js";
 import type { AccountStatus } from "./account.entity.js";
 import type { AccountFilter, AccountInput } from "./account.input.js";
-import { asDate, pageCursor, parseAccountId, parsePageCursor, toAccount, type AccountRow, type VisibleAccountRow } from "./account.row.js";
+import { pageCursor, parseAccountId, parsePageCursor, toAccount, type AccountRow, type VisibleAccountRow } from "./account.row.js";
 import type { Account, AccountConnection, AccountItemResult, IdentifierHash, RegisterAccountsResult } from "./account.type.js";
 import { checkAccount, checkCountry, MAX_ACCOUNTS, type ValidAccount } from "./account.validation.js";
 import { accountVisibleSql, flagInForce, flagVisibleSql } from "./account.visibility.js";

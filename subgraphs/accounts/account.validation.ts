@@ -48,18 +48,29 @@ export function checkCountry(field: string, code: unknown): Checked<string> {
 }
 
 /**
+ * One identifier at `path` (`identifiers[3]`): its type, then its value, well-formed and put in
+ * canonical form. The raw value goes no further, and no message repeats it.
+ */
+export function checkIdentifier(input: { type: IdentifierType; value: string }, path: string): Checked<CanonicalIdentifier> {
+  if (!IDENTIFIER_TYPES.includes(input?.type)) return bad(`${path}.type`, `must be one of ${IDENTIFIER_TYPES.join(", ")}`);
+  if (typeof input.value !== "string") return bad(`${path}.value`, "must be a string");
+  if (!input.value.isWellFormed()) return bad(`${path}.value`, NOT_WELL_FORMED);
+  const form = canonical(input.type, input.value);
+  if (!form.ok) return bad(`${path}.value`, form.why);
+  return { ok: true, value: { type: input.type, value: form.value } };
+}
+
+/**
  * The identifiers of an item in canonical form, the same value written twice counting once. An error
  * names the identifier and never echoes its value.
  */
 export function checkIdentifiers(field: string, identifiers: readonly { type: IdentifierType; value: string }[], max: number): Checked<CanonicalIdentifier[]> {
   if (identifiers.length > max) return bad(field, `at most ${max} identifiers`);
   const out = new Map<string, CanonicalIdentifier>();
-  for (const [i, { type, value }] of identifiers.entries()) {
-    if (!IDENTIFIER_TYPES.includes(type)) return bad(`${field}[${i}].type`, `must be one of ${IDENTIFIER_TYPES.join(", ")}`);
-    if (typeof value !== "string") return bad(`${field}[${i}].value`, "must be a string");
-    const form = canonical(type, value);
-    if (!form.ok) return bad(`${field}[${i}].value`, form.why);
-    out.set(`${type}\u0000${form.value}`, { type, value: form.value });
+  for (const [i, identifier] of identifiers.entries()) {
+    const checked = checkIdentifier(identifier, `${field}[${i}]`);
+    if (!checked.ok) return checked;
+    out.set(`${checked.value.type}\u0000${checked.value.value}`, checked.value);
   }
   return { ok: true, value: [...out.values()] };
 }

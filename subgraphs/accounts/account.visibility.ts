@@ -1,4 +1,4 @@
-import { accountVisibleToSql, flagColumns, flagInForceSql, flagVisibleToSql } from "../../src/auth/account-visibility.js";
+import { accountVisibleToSql, flagInForceSql, flagVisibleToSql } from "../../src/auth/account-visibility.js";
 import type { Viewer } from "../../src/auth/viewer.js";
 import type { Params } from "../../src/db/sql.js";
 
@@ -9,7 +9,6 @@ import type { Params } from "../../src/db/sql.js";
  * subgraph's tables: a flag is the flagging org's, shared with `shared_with` and with the provider
  * holding the account (`audience`).
  */
-export { flagColumns };
 
 /** A flag counts against an account while it is neither cleared nor expired. */
 export const flagInForce = flagInForceSql;

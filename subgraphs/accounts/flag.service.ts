@@ -1,17 +1,18 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { canSee, visibleToSql, type Tlp } from "../../src/auth/tlp.js";
 import { ORG_ID_PATTERN, type Viewer } from "../../src/auth/viewer.js";
-import { Params, query } from "../../src/db/sql.js";
+import { Params, query, asDate } from "../../src/db/sql.js";
 import { badInput } from "../../src/errors.js";
 import { encodeCursor } from "../../src/events/cursor.js";
 import type { HubEvent } from "../../src/events/event.js";
+import { stillVisibleBy } from "../../src/events/event-stream.js";
 import { appendEvents } from "../../src/events/outbox.js";
 import { Topics, type FlagPayload, type Topic } from "../../src/events/topics.js";
 import { InputError } from "../../src/graphql/common.types.js";
 import type { Context } from "../../src/graphql/context.js";
 import { listCursors, parseStixId } from "../../src/graphql/ids.js";
 import { loaderFor } from "../../src/graphql/loader.js";
-import { accountId, asDate, parseAccountId } from "./account.row.js";
+import { accountId, parseAccountId } from "./account.row.js";
 import { accountVisibleSql, flagInForce, flagVisibleSql } from "./account.visibility.js";
 import { EVIDENCE_MARKINGS } from "./evidence.projection.js";
 import type { FlagCategory, FlagStatus } from "./flag.entity.js";
@@ -392,22 +393,21 @@ export class FlagService {
       if (filter?.owner != null && p.owner !== filter.owner) return false;
       return accountUuid === null || p.account_id === accountUuid;
     };
-    return this.ctx.hub.events.subscribe({ topics: FLAG_TOPICS, viewer: this.viewer, after, matches, stillVisible: (events) => this.visibleNow(events) });
+    return this.ctx.hub.events.subscribe({ topics: FLAG_TOPICS, viewer: this.viewer, after, matches, stillVisible: stillVisibleBy((ids) => this.visibleNow(ids)) });
   }
 
-  /** Of these flag events, those whose flag the viewer may still see: re-marked out of its sight since, it is not replayed or delivered late. */
-  private async visibleNow(events: readonly HubEvent[]): Promise<HubEvent[]> {
-    const idOf = (e: HubEvent) => (e.payload as unknown as FlagPayload).id;
+  /** Of these flags, those the viewer may still see: one re-marked out of its sight since is not replayed or delivered late. */
+  private async visibleNow(ids: string[]): Promise<string[]> {
     const params = new Params();
     const rows = await query<{ id: string }>(
       this.em,
-      `select f.id from accounts.flag f where f.id = any(${params.add([...new Set(events.map(idOf))])}::uuid[]) and ${flagVisibleSql(this.viewer, params)}`,
+      `select f.id from accounts.flag f where f.id = any(${params.add(ids)}::uuid[]) and ${flagVisibleSql(this.viewer, params)}`,
       params.values,
       "flags_visible_now",
     );
-    const visible = new Set(rows.map((r) => r.id));
-    return events.filter((e) => visible.has(idOf(e)));
+    return rows.map((r) => r.id);
   }
+
 
   static toEvent(event: HubEvent, viewer: Viewer): FlagEvent {
     return { cursor: encodeCursor(event.seq), kind: KIND_OF[event.topic]!, flag: toFlag(event.payload as unknown as FlagPayload, viewer, event.createdAt) };

@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ORG_ID_PATTERN } from "../../src/auth/viewer.js";
-import { Params, query } from "../../src/db/sql.js";
+import { asDate, Params, query } from "../../src/db/sql.js";
 import { badInput, ErrorCode, expectedError } from "../../src/errors.js";
 import { InputError } from "../../src/graphql/common.types.js";
 import type { Context } from "../../src/graphql/context.js";
@@ -8,7 +8,8 @@ import { listCursors } from "../../src/graphql/ids.js";
 import { flagInForce, flagVisibleSql } from "./account.visibility.js";
 import type { IdentifierInput } from "./account.input.js";
 import type { FlagCategory } from "./flag.entity.js";
-import { checkIdentifier } from "./match.validation.js";
+import { checkIdentifier } from "./account.validation.js";
+import { hashInput } from "./identifier.canonical.js";
 import type { IdentifierMatch, MatchAuditConnection } from "./match.type.js";
 
 export const MAX_MATCH = 1000;
@@ -37,8 +38,6 @@ interface AuditRow {
   at: Date | string;
 }
 
-// Timestamps come back as text on the ORM's connections.
-const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
 
 type Outcome = { answered: MatchRow[] } | { refused: { used: number; resetsAt: Date } };
 
@@ -77,7 +76,7 @@ export class MatchService {
         return;
       }
       // A stored hash may be under any key of the ring (rotation): look each one up.
-      for (const { keyId, digest } of hub.identifierKeys.hashesForMatching(checked.text)) {
+      for (const { keyId, digest } of hub.identifierKeys.hashesForMatching(hashInput(checked.value.type, checked.value.value))) {
         idx.push(index);
         keyIds.push(keyId);
         hashes.push(digest);

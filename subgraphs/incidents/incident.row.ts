@@ -1,3 +1,4 @@
+import { asDate } from "../../src/db/sql.js";
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { Viewer } from "../../src/auth/viewer.js";
 import { listCursors, parseStixId } from "../../src/graphql/ids.js";
@@ -55,7 +56,6 @@ export interface IncidentEventPayload extends IncidentRow {
   entries: EntryMark[];
 }
 
-const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
 const asOptionalDate = (d: Date | string | null) => (d === null ? null : asDate(d));
 
 /** Who may see an AMBER or RED incident besides its owner. */

@@ -7,6 +7,7 @@ import { Params, query } from "../../src/db/sql.js";
 import { badInput } from "../../src/errors.js";
 import { encodeCursor } from "../../src/events/cursor.js";
 import type { HubEvent } from "../../src/events/event.js";
+import { stillVisibleBy } from "../../src/events/event-stream.js";
 import { appendEvents } from "../../src/events/outbox.js";
 import { Topics, type Topic } from "../../src/events/topics.js";
 import { InputError } from "../../src/graphql/common.types.js";
@@ -657,22 +658,21 @@ export class IncidentService {
       if (filter?.referredToMe && !row.referred_to.includes(org)) return false;
       return kindSeen(event, org) !== null;
     };
-    return this.ctx.hub.events.subscribe({ topics: INCIDENT_TOPICS, viewer: this.viewer, after, matches, stillVisible: (events) => this.visibleNow(events) });
+    return this.ctx.hub.events.subscribe({ topics: INCIDENT_TOPICS, viewer: this.viewer, after, matches, stillVisible: stillVisibleBy((ids) => this.visibleNow(ids)) });
   }
 
-  /** Of these incident events, those whose incident the viewer may still see: withdrawn since, it is not replayed or delivered late. */
-  private async visibleNow(events: readonly HubEvent[]): Promise<HubEvent[]> {
-    const idOf = (e: HubEvent) => (e.payload as unknown as IncidentRow).id;
+  /** Of these incidents, those the viewer may still see: one withdrawn since is not replayed or delivered late. */
+  private async visibleNow(ids: string[]): Promise<string[]> {
     const params = new Params();
     const rows = await query<{ id: string }>(
       this.em,
-      `select id from incidents.incident where id = any(${params.add([...new Set(events.map(idOf))])}::uuid[]) and ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)}`,
+      `select id from incidents.incident where id = any(${params.add(ids)}::uuid[]) and ${visibleToSql(this.viewer, params, INCIDENT_COLUMNS)}`,
       params.values,
       "incidents_visible_now",
     );
-    const visible = new Set(rows.map((r) => r.id));
-    return events.filter((e) => visible.has(idOf(e)));
+    return rows.map((r) => r.id);
   }
+
 
   /** A feed event as the viewer sees it: the incident and its timeline as they were after the event. */
   static toEvent(event: HubEvent, viewer: Viewer): IncidentEvent {

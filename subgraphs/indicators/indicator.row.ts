@@ -1,3 +1,4 @@
+import { asDate } from "../../src/db/sql.js";
 import { listCursors, parseStixId } from "../../src/graphql/ids.js";
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { Viewer } from "../../src/auth/viewer.js";
@@ -28,7 +29,6 @@ export interface IndicatorRow {
   modified_at: Date | string;
 }
 
-const asDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
 
 /** An entity loaded through MikroORM, in the row shape that reads and event payloads use. */
 export function rowOf(e: IndicatorEntity): IndicatorRow {

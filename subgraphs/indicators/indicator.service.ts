@@ -6,6 +6,7 @@ import { ORG_ID_PATTERN, type Viewer } from "../../src/auth/viewer.js";
 import { badInput, forbidden } from "../../src/errors.js";
 import { encodeCursor } from "../../src/events/cursor.js";
 import type { HubEvent } from "../../src/events/event.js";
+import { stillVisibleBy } from "../../src/events/event-stream.js";
 import { appendEvents } from "../../src/events/outbox.js";
 import { Topics } from "../../src/events/topics.js";
 import type { Context } from "../../src/graphql/context.js";
@@ -329,22 +330,15 @@ export class IndicatorService {
 
   /**
    * Indicators the viewer may see as they are published (and re-published) or revoked, from `after`
-   * or from now. Both topics share the log's cursors.
+   * or from now. Both topics share the log's cursors. One re-marked out of the viewer's sight since
+   * (RED, unshared) is neither replayed nor delivered late, as for incidents.
    */
   subscribe(topic: typeof TOPIC_PUBLISHED | typeof TOPIC_REVOKED, after: string | null | undefined): AsyncIterableIterator<HubEvent> {
-    return this.ctx.hub.events.subscribe({ topics: [topic], viewer: this.ctx.viewer, after, stillVisible: (events) => this.visibleNow(events) });
+    const stillVisible = stillVisibleBy(async (ids) => (await this.visibleRows(ids)).map((r) => r.id));
+    return this.ctx.hub.events.subscribe({ topics: [topic], viewer: this.ctx.viewer, after, stillVisible });
   }
 
-  /**
-   * Of these events, those whose indicator the viewer may still see: one re-marked out of its sight
-   * since (RED, unshared) is neither replayed nor delivered late, as for incidents.
-   */
-  private async visibleNow(events: readonly HubEvent[]): Promise<HubEvent[]> {
-    const idOf = (e: HubEvent) => (e.payload as unknown as IndicatorRow).id;
-    const rows = await this.visibleRows([...new Set(events.map(idOf))]);
-    const visible = new Set(rows.map((r) => r.id));
-    return events.filter((e) => visible.has(idOf(e)));
-  }
+
 
   static toEvent(event: HubEvent, viewer: Viewer): IndicatorEvent {
     return { cursor: encodeCursor(event.seq), indicator: toIndicator(event.payload as unknown as IndicatorRow, viewer) };
