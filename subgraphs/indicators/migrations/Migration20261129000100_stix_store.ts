@@ -23,6 +23,8 @@ export class Migration20261129000100_stix_store extends Migration {
         spec_version text not null,
         tlp text not null check (tlp in ('CLEAR', 'GREEN', 'AMBER', 'AMBER_STRICT', 'RED')),
         shared_with text[] not null default '{}',
+        -- whether the object carries a TLP marking of its own; when not, exports add the marking of tlp
+        tlp_marked boolean not null default false,
         revoked boolean not null default false,
         object jsonb not null,
         date_added timestamptz not null default clock_timestamp(),
