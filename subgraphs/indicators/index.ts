@@ -2,7 +2,7 @@ import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
 import { IndicatorEntity } from "./indicator.entity.js";
 import { indicatorReferences } from "./indicator.reference.js";
 import { IndicatorConnectionResolver, IndicatorResolver } from "./indicator.resolver.js";
-import { indicatorMigrations } from "./migrations/Migration20261125000100_indicators.js";
+import { indicatorMigrations } from "./migrations/index.js";
 
 export const indicatorsSubgraph: SubgraphDefinition = {
   name: "indicators",
