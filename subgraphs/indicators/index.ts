@@ -4,11 +4,13 @@ import { indicatorReferences } from "./indicator.reference.js";
 import { IndicatorConnectionResolver, IndicatorResolver } from "./indicator.resolver.js";
 import { indicatorMigrations } from "./migrations/Migration20261125000100_indicators.js";
 import { stixStoreMigration } from "./migrations/Migration20261129000100_stix_store.js";
+import { sightingsMigration } from "./migrations/Migration20261129000200_sightings.js";
+import { SightingResolver } from "./sighting.resolver.js";
 
 export const indicatorsSubgraph: SubgraphDefinition = {
   name: "indicators",
   entities: [IndicatorEntity],
-  resolvers: [IndicatorResolver, IndicatorConnectionResolver],
+  resolvers: [IndicatorResolver, IndicatorConnectionResolver, SightingResolver],
   references: indicatorReferences,
-  migrations: { schema: "indicators", migrations: [...indicatorMigrations, stixStoreMigration] },
+  migrations: { schema: "indicators", migrations: [...indicatorMigrations, stixStoreMigration, sightingsMigration] },
 };
