@@ -3,11 +3,12 @@ import { IndicatorEntity } from "./indicator.entity.js";
 import { indicatorReferences } from "./indicator.reference.js";
 import { IndicatorConnectionResolver, IndicatorResolver } from "./indicator.resolver.js";
 import { indicatorMigrations } from "./migrations/index.js";
+import { SightingResolver } from "./sighting.resolver.js";
 
 export const indicatorsSubgraph: SubgraphDefinition = {
   name: "indicators",
   entities: [IndicatorEntity],
-  resolvers: [IndicatorResolver, IndicatorConnectionResolver],
+  resolvers: [IndicatorResolver, IndicatorConnectionResolver, SightingResolver],
   references: indicatorReferences,
   migrations: { schema: "indicators", migrations: indicatorMigrations },
 };
