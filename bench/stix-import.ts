@@ -9,7 +9,8 @@ import type { StixObject } from "./stix-bundle.js";
  * STIX import: objects through the hub (GraphQL importStixBundle for the reports, one TAXII POST for
  * the generated feed, each answering a status polled to completion) and, as the baseline, the same
  * rows written with raw `pg`: the stored objects, the indicator projection, its observables and the
- * indicator events, in multi-row statements, one transaction per chunk of the hub's size.
+ * indicator events, one multi-row statement each (unnest, or a JSON recordset for rows with array
+ * columns), one transaction per chunk of the hub's size.
  */
 
 export interface ImportMeasure {
@@ -121,13 +122,10 @@ const EVENT_APPEND_LOCK = 0x57_46_45_56; // the same lock as src/events/outbox.t
 /** Objects per transaction: the hub's chunk (subgraphs/indicators/stix-import.service.ts). */
 const CHUNK = 2500;
 
-const values = (width: number, count: number, casts: readonly string[] = []) =>
-  Array.from({ length: count }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}${casts[c] ?? ""}`).join(", ")})`).join(", ");
-
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
 /**
- * The baseline: each chunk in one transaction, multi-row INSERTs of the stored versions (ON CONFLICT
+ * The baseline: each chunk in one transaction, one INSERT each for the stored versions (ON CONFLICT
  * DO NOTHING, as the store), the indicator rows (upsert on owner and id, RETURNING the rows the events
  * carry), their observables, and the events behind the event log's lock with its NOTIFY. Versions,
  * TLP from markings and observables from patterns are derived with the hub's own functions; the
@@ -141,55 +139,68 @@ export async function importRawSql(client: pg.Client, owner: string, bundles: re
     for (const o of all) if (o.type === "marking-definition") markings.set(String(o.id), meaningOf(o));
     for (let from = 0; from < all.length; from += CHUNK) {
       const chunk = all.slice(from, from + CHUNK);
-      const stored: unknown[] = [];
-      const indicators: unknown[] = [];
+      const stored: { id: string; type: string; version: string; key: string; spec: string; tlp: Tlp; marked: boolean; revoked: boolean; object: string }[] = [];
+      const indicators: Record<string, unknown>[] = [];
       const observablesOf = new Map<string, Observable[]>();
       for (const o of chunk) {
         const marked = tlpOf(o, (id) => markings.get(id));
         if (!marked.ok) throw new Error(`raw import ${String(o.id)}: ${marked.message}`);
         const level = marked.tlp ?? tlp;
         const { version, key } = versionOf(o);
-        stored.push(owner, o.id, o.type, version ?? "", key, o.spec_version ?? "2.1", level, [], marked.tlp !== null, o.revoked === true, JSON.stringify(o));
+        stored.push({ id: String(o.id), type: String(o.type), version: version ?? "", key, spec: String(o.spec_version ?? "2.1"), tlp: level, marked: marked.tlp !== null, revoked: o.revoked === true, object: JSON.stringify(o) });
         if (o.type !== "indicator") continue;
         const parsed = o.pattern_type === "stix" ? observablesOfPattern(String(o.pattern)) : { ok: true as const, observables: [] };
         if (!parsed.ok) throw new Error(`raw import ${String(o.id)}: ${parsed.message}`);
         const id = String(o.id).slice("indicator--".length);
         observablesOf.set(id, parsed.observables);
         const first = parsed.observables[0];
-        indicators.push(
-          id, owner, "stix", first?.type ?? null, first?.value ?? null, o.pattern, o.pattern_type, o.name ?? null, strings(o.indicator_types), level,
-          typeof o.confidence === "number" ? o.confidence : null, [], strings(o.labels), o.description ?? null, o.valid_from, o.valid_until ?? null,
-          o.revoked === true, o.created, o.modified, key,
-        );
+        indicators.push({
+          id, type: first?.type ?? null, value: first?.value ?? null, pattern: o.pattern, pattern_type: o.pattern_type, name: o.name ?? null,
+          indicator_types: strings(o.indicator_types), tlp: level, confidence: typeof o.confidence === "number" ? o.confidence : null, labels: strings(o.labels),
+          description: o.description ?? null, valid_from: o.valid_from, valid_until: o.valid_until ?? null, revoked: o.revoked === true,
+          created_at: o.created, modified_at: o.modified, version_key: key,
+        });
       }
+      const column = <K extends keyof (typeof stored)[number]>(k: K) => stored.map((v) => v[k]);
       await client.query("begin");
       try {
         await client.query(
-          `insert into indicators.stix_object (owner, id, type, version, version_key, spec_version, tlp, shared_with, tlp_marked, revoked, object)
-           values ${values(11, chunk.length, ["", "", "", "", "", "", "", "::text[]", "", "", "::jsonb"])} on conflict (owner, id, version_key) do nothing`,
-          stored,
+          `insert into indicators.stix_object (owner, id, type, version, version_key, spec_version, tlp, tlp_marked, revoked, object)
+           select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::jsonb[])
+           on conflict (owner, id, version_key) do nothing`,
+          [owner, column("id"), column("type"), column("version"), column("key"), column("spec"), column("tlp"), column("marked"), column("revoked"), column("object")],
         );
-        const count = indicators.length / 20;
-        if (count) {
+        if (indicators.length) {
+          // Array columns travel as JSON: unnest cannot carry arrays of differing lengths.
           const { rows } = await client.query(
-            `insert into indicators.indicator as cur (id, owner, source, type, value, pattern, pattern_type, name, indicator_types, tlp, confidence,
-                shared_with, labels, description, valid_from, valid_until, revoked, created_at, modified_at, version_key)
-             values ${values(20, count, ["::uuid", "", "", "", "", "", "", "", "::text[]", "", "::smallint", "::text[]", "::text[]", "", "::timestamptz", "::timestamptz", "", "::timestamptz", "::timestamptz"])}
+            `insert into indicators.indicator (id, owner, source, type, value, pattern, pattern_type, name, indicator_types, tlp, confidence,
+                labels, description, valid_from, valid_until, revoked, created_at, modified_at, version_key)
+             select r.id, $1, 'stix', r.type, r.value, r.pattern, r.pattern_type, r.name, array(select jsonb_array_elements_text(r.indicator_types)), r.tlp,
+                    r.confidence, array(select jsonb_array_elements_text(r.labels)), r.description, r.valid_from, r.valid_until, r.revoked,
+                    r.created_at, r.modified_at, r.version_key
+               from jsonb_to_recordset($2::jsonb) as r(id uuid, type text, value text, pattern text, pattern_type text, name text, indicator_types jsonb,
+                    tlp text, confidence smallint, labels jsonb, description text, valid_from timestamptz, valid_until timestamptz, revoked boolean,
+                    created_at timestamptz, modified_at timestamptz, version_key text)
              on conflict (owner, id) do update set type = excluded.type, value = excluded.value, pattern = excluded.pattern,
                pattern_type = excluded.pattern_type, name = excluded.name, indicator_types = excluded.indicator_types, tlp = excluded.tlp,
-               confidence = excluded.confidence, shared_with = excluded.shared_with, labels = excluded.labels, description = excluded.description,
-               valid_from = excluded.valid_from, valid_until = excluded.valid_until, revoked = excluded.revoked, created_at = excluded.created_at,
-               modified_at = excluded.modified_at, version_key = excluded.version_key
+               confidence = excluded.confidence, labels = excluded.labels, description = excluded.description, valid_from = excluded.valid_from,
+               valid_until = excluded.valid_until, revoked = excluded.revoked, created_at = excluded.created_at, modified_at = excluded.modified_at,
+               version_key = excluded.version_key
              returning *`,
-            indicators,
+            [owner, JSON.stringify(indicators)],
           );
-          const obs: unknown[] = [];
-          for (const row of rows) for (const o of observablesOf.get(row.id) ?? []) obs.push(row.seq, o.type, o.value);
-          if (obs.length) await client.query(`insert into indicators.observable (indicator_seq, type, value) values ${values(3, obs.length / 3)}`, obs);
+          const seqs: string[] = [];
+          const types: string[] = [];
+          const vals: string[] = [];
+          for (const row of rows) {
+            for (const o of observablesOf.get(row.id) ?? []) seqs.push(row.seq), types.push(o.type), vals.push(o.value);
+          }
+          await client.query(`insert into indicators.observable (indicator_seq, type, value) select * from unnest($1::bigint[], $2::text[], $3::text[])`, [seqs, types, vals]);
           await client.query("select pg_advisory_xact_lock($1)", [EVENT_APPEND_LOCK]);
-          const events: unknown[] = [];
-          for (const row of rows) events.push("indicator.published", row.owner, row.tlp, row.shared_with, JSON.stringify(row));
-          await client.query(`insert into hub.event (topic, owner_org, tlp, shared_with, payload) values ${values(5, rows.length, ["", "", "", "", "::jsonb"])}`, events);
+          await client.query(
+            `insert into hub.event (topic, owner_org, tlp, shared_with, payload) select 'indicator.published', $1, t, '{}', p from unnest($2::text[], $3::jsonb[]) as u(t, p)`,
+            [owner, rows.map((r) => r.tlp), rows.map((r) => JSON.stringify(r))],
+          );
           await client.query("select pg_notify('hub_event', '')");
         }
         await client.query("commit");
