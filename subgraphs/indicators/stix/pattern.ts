@@ -1,3 +1,4 @@
+import { excerpt } from "../../../src/text.js";
 import type { ObservableType } from "../indicator.normalize.js";
 
 /**
@@ -47,6 +48,7 @@ export type ParsedPattern = { ok: true; ast: PatternAst } | { ok: false; message
 /** Parentheses and brackets nested deeper than this are refused rather than risking the stack. */
 export const MAX_DEPTH = 100;
 
+// The grammar's reserved words (LAST among them, though no rule uses it): none of them can be a name.
 const KEYWORDS = new Set([
   "AND", "OR", "NOT", "FOLLOWEDBY", "LIKE", "MATCHES", "ISSUPERSET", "ISSUBSET", "EXISTS", "LAST", "IN", "START", "STOP", "SECONDS", "WITHIN", "REPEATS", "TIMES",
 ]);
@@ -149,7 +151,7 @@ class Lexer {
         if (ch === "t") {
           const { body, end } = prefixedBody(text, start, "timestamp");
           const m = TIMESTAMP.exec(body);
-          if (!m) fail(`invalid timestamp t'${body}' (RFC 3339 in UTC, e.g. t'2020-01-01T00:00:00Z')`, start);
+          if (!m) fail(`invalid timestamp t'${excerpt(body, 40)}' (RFC 3339 in UTC, e.g. t'2020-01-01T00:00:00Z')`, start);
           if (Number(m![3]) > daysInMonth(Number(m![1]), Number(m![2]))) fail(`invalid timestamp t'${body}': no such day`, start);
           return this.token("timestamp", start, end, body);
         } else if (ch === "h") {
@@ -221,7 +223,7 @@ const HASH_FORMS: Record<string, [RegExp, string]> = {
 const QUOTED: TokenKind[] = ["string", "timestamp", "hex", "binary"];
 const tokenName = (t: Token): string => {
   if (t.kind === "eof") return "end of pattern";
-  const text = t.text.length > 40 ? `${t.text.slice(0, 40)}…` : t.text;
+  const text = excerpt(t.text, 40);
   return QUOTED.includes(t.kind) ? text : `'${text}'`;
 };
 
@@ -488,7 +490,7 @@ function checkHash(path: ObjectPath, values: Token[]): void {
   if (!form) return;
   for (const t of values) {
     const text = t.text.replace(/'/g, "");
-    if (!form[0].test(text)) fail(`'${text.length > 40 ? `${text.slice(0, 40)}…` : text}' is not a valid ${form[1]} hash`, t.start);
+    if (!form[0].test(text)) fail(`'${excerpt(text, 40)}' is not a valid ${form[1]} hash`, t.start);
   }
 }
 
