@@ -201,20 +201,6 @@ describe("STIX 2.1 patterns: parsing", () => {
     const deepComparison = `[${"(".repeat(10_000)}a:b = 1${")".repeat(10_000)}]`;
     expect(parsePattern(deepComparison)).toMatchObject({ ok: false, message: expect.stringContaining("nesting deeper than") });
   });
-
-  it("parses more than 50,000 simple patterns a second", () => {
-    const patterns = Array.from({ length: 10_000 }, (_, i) => `[ipv4-addr:value = '198.51.${Math.floor(i / 256)}.${i % 256}' OR file:hashes.'SHA-256' = '${SHA256}']`);
-    // CPU time, the best of five rounds: the machine running the tests is shared.
-    const rounds = Array.from({ length: 5 }, () => {
-      const before = process.cpuUsage();
-      let found = 0;
-      for (const p of patterns) found += observables(p).length;
-      const used = process.cpuUsage(before);
-      expect(found).toBe(20_000);
-      return (used.user + used.system) / 1e6;
-    });
-    expect(patterns.length / Math.min(...rounds)).toBeGreaterThan(50_000);
-  });
 });
 
 describe("STIX 2.1 patterns: the observables they assert", () => {
