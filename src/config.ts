@@ -137,6 +137,13 @@ const IdentifiersSchema = z.object({
   MATCH_DAILY_BUDGET: positiveInt.max(10_000_000).default(10_000),
 });
 
+const TaxiiSchema = z.object({
+  /** The largest TAXII POST body (an envelope of objects) in bytes, announced by the API root; larger ones get 413. */
+  TAXII_MAX_CONTENT_LENGTH: positiveInt.max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** The most objects one TAXII page (or GraphQL stixObjects page) holds; a larger `limit` is cut to it. */
+  TAXII_MAX_PAGE_SIZE: positiveInt.max(100_000).default(1000),
+});
+
 const LoggingSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -150,6 +157,7 @@ const SCHEMAS = {
   idempotency: IdempotencySchema,
   http: HttpSchema,
   identifiers: IdentifiersSchema,
+  taxii: TaxiiSchema,
   logging: LoggingSchema,
 } as const;
 
