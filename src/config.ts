@@ -86,6 +86,8 @@ const LimitsSchema = z.object({
   MAX_LIST_VALUES: positiveInt.max(100_000).default(5000),
   // 5,000 accounts with a few identifiers each come to about 2 MB of JSON.
   MAX_BODY_BYTES: positiveInt.max(50 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** STIX objects in one import (a bundle, or a TAXII envelope): a 50,000-indicator feed fits. */
+  MAX_IMPORT_OBJECTS: positiveInt.max(1_000_000).default(100_000),
 });
 
 const EventsSchema = z.object({

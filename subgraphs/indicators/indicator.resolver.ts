@@ -9,7 +9,9 @@ import { selectsField } from "../../src/graphql/selection.js";
 import type { HubEvent } from "../../src/events/event.js";
 import { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { IndicatorService, TOPIC_PUBLISHED, TOPIC_REVOKED } from "./indicator.service.js";
-import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, StixExport, StixImportResult } from "./indicator.type.js";
+import { StixImportService } from "./stix-import.service.js";
+import { StixImportStatus } from "./stix-import.status.js";
+import { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, StixExport } from "./indicator.type.js";
 
 @ArgsType()
 class IndicatorsArgs {
@@ -64,14 +66,23 @@ export class IndicatorResolver {
   }
 
   @Authorized("indicators:write")
-  @Mutation(() => StixImportResult, { description: "Publish the indicator objects of a STIX 2.1 bundle (up to 1000 observables)" })
+  @Mutation(() => StixImportStatus, {
+    description:
+      "Import every object of a STIX 2.1 bundle, each under its own id and version. Up to 1000 objects the answer is complete; above, it is pending: poll stixImport(id)",
+  })
   importStixBundle(
     @Arg("bundle", () => GraphQLJSONObject) bundle: Record<string, unknown>,
-    @Arg("tlp", () => TlpEnum, { description: "For objects without a TLP marking" }) tlp: Tlp,
-    @Arg("sharedWith", () => [String], { nullable: true }) sharedWith: string[] | null,
+    @Arg("tlp", () => TlpEnum, { description: "For objects without a TLP marking of their own; marked objects take the most restrictive level they carry" }) tlp: Tlp,
+    @Arg("sharedWith", () => [String], { nullable: true, description: "Orgs that may see the AMBER and RED objects" }) sharedWith: string[] | null,
     @Ctx() ctx: Context,
-  ): Promise<StixImportResult> {
+  ): Promise<StixImportStatus> {
     return new IndicatorService(ctx).importStix(bundle, tlp, sharedWith);
+  }
+
+  @Authorized("indicators:write")
+  @Query(() => StixImportStatus, { nullable: true, description: "An import of the viewer's org, as it stands (null for any other)" })
+  stixImport(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<StixImportStatus | null> {
+    return new StixImportService(ctx).status(id);
   }
 
   @Authorized("indicators:write")

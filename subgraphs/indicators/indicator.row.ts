@@ -3,7 +3,7 @@ import { listCursors, parseStixId } from "../../src/graphql/ids.js";
 import type { Tlp } from "../../src/auth/tlp.js";
 import type { Viewer } from "../../src/auth/viewer.js";
 import type { IndicatorEntity } from "./indicator.entity.js";
-import { stixPattern, type ObservableType } from "./indicator.normalize.js";
+import type { ObservableType } from "./indicator.normalize.js";
 import type { Indicator } from "./indicator.type.js";
 
 /** Rows of indicators.indicator, their ids and list cursors, and the GraphQL view of them. */
@@ -15,10 +15,16 @@ export interface IndicatorRow {
   id: string;
   seq: number;
   owner: string;
-  type: ObservableType;
-  value: string;
+  source: "publish" | "stix";
+  type: ObservableType | null;
+  value: string | null;
+  pattern: string;
+  pattern_type: string;
+  name: string | null;
+  indicator_types: string[];
+  version_key: string;
   tlp: Tlp;
-  confidence: number;
+  confidence: number | null;
   shared_with: string[];
   labels: string[];
   description: string | null;
@@ -36,10 +42,16 @@ export function rowOf(e: IndicatorEntity): IndicatorRow {
     id: e.id,
     seq: Number(e.seq),
     owner: e.owner,
-    type: e.type,
-    value: e.value,
+    source: e.source,
+    type: e.type ?? null,
+    value: e.value ?? null,
+    pattern: e.pattern,
+    pattern_type: e.patternType,
+    name: e.name ?? null,
+    indicator_types: e.indicatorTypes,
+    version_key: e.versionKey,
     tlp: e.tlp,
-    confidence: e.confidence,
+    confidence: e.confidence ?? null,
     shared_with: e.sharedWith,
     labels: e.labels,
     description: e.description ?? null,
@@ -57,7 +69,10 @@ export function toIndicator(row: IndicatorRow, viewer: Viewer): Indicator {
     id: `${ID_PREFIX}${row.id}`,
     type: row.type,
     value: row.value,
-    pattern: stixPattern(row.type, row.value),
+    pattern: row.pattern,
+    patternType: row.pattern_type,
+    name: row.name,
+    indicatorTypes: row.indicator_types,
     tlp: row.tlp,
     confidence: row.confidence,
     owner: row.owner,

@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { LockMode } from "@mikro-orm/core";
 import { canSee, visibleToSql, type Tlp } from "../../src/auth/tlp.js";
-import { Params, query } from "../../src/db/sql.js";
+import { asDate, Params, query } from "../../src/db/sql.js";
 import { ORG_ID_PATTERN, type Viewer } from "../../src/auth/viewer.js";
 import { badInput, forbidden } from "../../src/errors.js";
 import { encodeCursor } from "../../src/events/cursor.js";
@@ -14,11 +14,17 @@ import { InputError } from "../../src/graphql/common.types.js";
 import { characterCount, malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import { IndicatorEntity } from "./indicator.entity.js";
 import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
-import { lookupForms, MAX_VALUE_LENGTH } from "./indicator.normalize.js";
+import { lookupForms, MAX_VALUE_LENGTH, stixPattern } from "./indicator.normalize.js";
 import { pageCursor, parseIndicatorId, parsePageCursor, rowOf, toIndicator, type IndicatorRow } from "./indicator.row.js";
-import { planImport } from "./indicator.stix-import.js";
 import { stixBundle } from "./indicator.stix.js";
-import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport, StixImportResult } from "./indicator.type.js";
+import { StixImportService } from "./stix-import.service.js";
+import type { StixImportStatus } from "./stix-import.status.js";
+import { reprojectIndicators, replaceObservables } from "./stix-object.projection.js";
+import { publishedVersions, storeVersions } from "./stix-object.store.js";
+import { validateStixBundle } from "./stix/schema-validation.js";
+import { stixTimestamp } from "./stix/version.js";
+import { isIP } from "node:net";
+import type { Indicator, IndicatorConnection, IndicatorEvent, PublishIndicatorsResult, PublishItemResult, StixExport } from "./indicator.type.js";
 import { checkIndicator, LABEL_PATTERN, LABEL_RULE, MAX_BATCH, type ValidIndicator } from "./indicator.validation.js";
 
 export const TOPIC_PUBLISHED = Topics.INDICATOR_PUBLISHED;
@@ -35,13 +41,17 @@ export class IndicatorService {
     return this.ctx.em;
   }
 
-  /** The rows the viewer may see among `uuids`, in one statement. */
+  /**
+   * The rows the viewer may see among `uuids`, one per id: orgs that forwarded the same STIX indicator
+   * each hold a copy, and the viewer's own comes first, else the most recently modified.
+   */
   private async visibleRows(uuids: string[]): Promise<IndicatorRow[]> {
     const params = new Params();
     const visible = visibleToSql(this.ctx.viewer, params);
     return query<IndicatorRow>(
       this.em,
-      `select * from indicators.indicator where ${visible} and id = any(${params.add(uuids)}::uuid[])`,
+      `select distinct on (id) * from indicators.indicator where ${visible} and id = any(${params.add(uuids)}::uuid[])
+        order by id, owner = $1 desc, modified_at desc, seq desc`,
       params.values,
       "indicators_by_ids",
     );
@@ -130,38 +140,11 @@ export class IndicatorService {
     return { bundle: stixBundle(indicators), count: indicators.length, pageInfo: page.pageInfo };
   }
 
-  /**
-   * Publishes the indicator objects of a STIX 2.1 bundle, one hub indicator per observable of each
-   * pattern, and reports per object. Objects without a TLP marking take `tlp`.
-   */
-  async importStix(bundle: Record<string, unknown>, tlp: Tlp, sharedWith: string[] | null | undefined): Promise<StixImportResult> {
-    if (bundle?.type !== "bundle") throw badInput("bundle.type: must be 'bundle'", "bundle.type");
-    if (bundle.objects !== undefined && !Array.isArray(bundle.objects)) throw badInput("bundle.objects: must be a list", "bundle.objects");
-    const { plans, skipped } = planImport(bundle, { tlp, sharedWith: sharedWith ?? [] });
-    const inputs = plans.flatMap((p) => ("inputs" in p ? p.inputs : []));
-    if (inputs.length > MAX_BATCH) {
-      throw badInput(`bundle.objects: at most ${MAX_BATCH} observables per import (got ${inputs.length}); split the bundle`, "bundle.objects");
-    }
-    const published = await this.publish(inputs as IndicatorInput[]);
-    let next = 0;
-    const objects = plans.map((plan) => {
-      if ("error" in plan) return { index: plan.index, stixId: plan.stixId, indicators: [], errors: [plan.error] };
-      const results = published.results.slice(next, next + plan.inputs.length);
-      next += plan.inputs.length;
-      return {
-        index: plan.index,
-        stixId: plan.stixId,
-        indicators: results.flatMap((r) => (r.indicator ? [r.indicator] : [])),
-        // The published item's field, placed inside the object it came from.
-        errors: results.flatMap((r) => (r.error ? [new InputError(`objects[${plan.index}] ${r.error.message}`, `objects[${plan.index}].${r.error.field ?? "pattern"}`)] : [])),
-      };
-    });
-    return {
-      objects,
-      imported: published.published,
-      failed: objects.filter((o) => o.errors.length).length,
-      skipped,
-    };
+  /** Imports every object of a STIX 2.1 bundle (see StixImportService) and answers its status. */
+  async importStix(bundle: Record<string, unknown>, tlp: Tlp, sharedWith: string[] | null | undefined): Promise<StixImportStatus> {
+    const problems = validateStixBundle(bundle).problems;
+    if (problems.length) throw badInput(`bundle.${problems[0]!.property}: ${problems[0]!.message}`, `bundle.${problems[0]!.property}`);
+    return new StixImportService(this.ctx).start(bundle.objects ?? [], { tlp, sharedWith });
   }
 
   async lookup(values: string[]): Promise<Indicator[]> {
@@ -170,12 +153,20 @@ export class IndicatorService {
     for (const [i, v] of values.entries()) {
       if (characterCount(v) > MAX_VALUE_LENGTH) throw badInput(`values[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, `values[${i}]`);
       for (const f of lookupForms(v)) forms.add(f);
+      // URLs and file names are held as their patterns wrote them.
+      if (v.trim()) forms.add(v.trim());
     }
     if (!forms.size) return [];
+    // An address also finds the CIDR blocks that hold it.
+    const addresses = values.map((v) => v.trim()).filter((v) => isIP(v) !== 0);
     const params = new Params();
     const rows = await query<IndicatorRow>(
       this.em,
-      `select * from indicators.indicator where ${visibleToSql(this.ctx.viewer, params)} and value = any(${params.add([...forms])}::text[])
+      `select * from indicators.indicator i where ${visibleToSql(this.ctx.viewer, params)}
+          and i.seq in (select o.indicator_seq from indicators.observable o where o.value = any(${params.add([...forms])}::text[])
+                        union
+                        select o.indicator_seq from indicators.observable o
+                         where o.type = 'CIDR' and (o.value::inet) >>= any(${params.add(addresses)}::inet[]))
         order by seq desc`,
       params.values,
       "indicators_lookup",
@@ -244,30 +235,30 @@ export class IndicatorService {
    */
   private async upsert(items: ValidIndicator[], now: Date): Promise<{ written: IndicatorRow[]; unchanged: IndicatorRow[] }> {
     const owner = this.ctx.viewer.org;
+    // Millisecond precision, as STIX timestamps carry it: the row's modified time is its object's version.
+    const version = stixTimestamp(now);
     return this.em.transactional(async (em) => {
       const written = await query<IndicatorRow>(
         em,
         `insert into indicators.indicator as cur
-           (owner, type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until)
-         select $1, i.type, i.value, i.tlp, i.confidence,
+           (owner, source, type, value, pattern, tlp, confidence, shared_with, labels, description, valid_from, valid_until, created_at, modified_at, version_key)
+         select $1, 'publish', i.type, i.value, i.pattern, i.tlp, i.confidence,
                 array(select jsonb_array_elements_text(i.shared_with)), array(select jsonb_array_elements_text(i.labels)),
                 i.description,
-                coalesce(i.valid_from,
-                         case when not s.revoked and (i.valid_until is null or i.valid_until > s.valid_from) then s.valid_from end,
-                         $3::timestamptz),
-                i.valid_until
-           from rows from (jsonb_to_recordset($2::jsonb) as (type text, value text, tlp text, confidence smallint,
+                coalesce(i.valid_from, case when i.valid_until is null or i.valid_until > s.valid_from then s.valid_from end, $3::timestamptz),
+                i.valid_until, $3::timestamptz, $3::timestamptz, $4
+           from rows from (jsonb_to_recordset($2::jsonb) as (type text, value text, pattern text, tlp text, confidence smallint,
                   shared_with jsonb, labels jsonb, description text, valid_from timestamptz, valid_until timestamptz))
-                with ordinality as i(type, value, tlp, confidence, shared_with, labels, description, valid_from, valid_until, ord)
-           left join indicators.indicator s on s.owner = $1 and s.type = i.type and s.value = i.value
+                with ordinality as i(type, value, pattern, tlp, confidence, shared_with, labels, description, valid_from, valid_until, ord)
+           left join indicators.indicator s on s.owner = $1 and s.type = i.type and s.value = i.value and s.source = 'publish' and not s.revoked
           order by i.ord
-         on conflict (owner, type, value) do update set
+         on conflict (owner, type, value) where source = 'publish' and not revoked do update set
            tlp = excluded.tlp, confidence = excluded.confidence, shared_with = excluded.shared_with,
            labels = excluded.labels, description = excluded.description, valid_from = excluded.valid_from,
-           valid_until = excluded.valid_until, revoked = false, modified_at = now()
-         where (cur.tlp, cur.confidence, cur.shared_with, cur.labels, cur.description, cur.valid_from, cur.valid_until, cur.revoked)
+           valid_until = excluded.valid_until, modified_at = excluded.modified_at, version_key = excluded.version_key
+         where (cur.tlp, cur.confidence, cur.shared_with, cur.labels, cur.description, cur.valid_from, cur.valid_until)
                is distinct from
-               (excluded.tlp, excluded.confidence, excluded.shared_with, excluded.labels, excluded.description, excluded.valid_from, excluded.valid_until, false)
+               (excluded.tlp, excluded.confidence, excluded.shared_with, excluded.labels, excluded.description, excluded.valid_from, excluded.valid_until)
          returning *`,
         [
           owner,
@@ -275,6 +266,7 @@ export class IndicatorService {
             items.map((v) => ({
               type: v.type,
               value: v.value,
+              pattern: stixPattern(v.type, v.value),
               tlp: v.tlp,
               confidence: v.confidence,
               shared_with: v.sharedWith,
@@ -284,10 +276,14 @@ export class IndicatorService {
               valid_until: v.validUntil?.toISOString() ?? null,
             })),
           ),
-          now.toISOString(),
+          version.version,
+          version.key,
         ],
         "indicators_upsert",
       );
+      // Each new version is kept in the STIX store too, as the object the hub exports for it.
+      await storeVersions(em, owner, publishedVersions(written.map((row) => toIndicator(row, this.ctx.viewer))));
+      await replaceObservables(em, written.map((row) => ({ seq: Number(row.seq), observables: [{ type: row.type!, value: row.value! }] })));
       const writtenKeys = new Set(written.map((r) => `${r.type}\u0000${r.value}`));
       const left = items.filter((v) => !writtenKeys.has(`${v.type}\u0000${v.value}`));
       const unchanged = left.length
@@ -307,24 +303,47 @@ export class IndicatorService {
     });
   }
 
-  /** Owner only. A viewer who may not see the indicator is told it does not exist. */
+  /**
+   * Owner only: a new version of the viewer's own copy, revoked (STIX revocation is final). A viewer
+   * who may not see the indicator is told it does not exist.
+   */
   async revoke(id: string): Promise<Indicator | null> {
     const { viewer } = this.ctx;
     if (malformedTextAt(id) !== null) throw badInput(`id: ${NOT_WELL_FORMED}`, "id");
     const uuid = parseIndicatorId(id);
     if (!uuid) return null;
     return this.em.transactional(async (em) => {
-      const indicator = await em.findOne(IndicatorEntity, { id: uuid }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!indicator || !canSee(viewer, indicator)) return null;
-      if (indicator.owner !== viewer.org) throw forbidden("only the org that published an indicator can revoke it");
+      const [visible] = await new IndicatorService({ ...this.ctx, em }).visibleRows([uuid]);
+      if (!visible) return null;
+      const [own] = await query<IndicatorRow>(em, `select * from indicators.indicator where owner = $1 and id = $2 for update`, [viewer.org, uuid], "indicator_own_for_update");
+      if (!own) throw forbidden("only the org that published an indicator can revoke it");
       // Revoked already: nothing changes, so nothing is written and no second event wakes subscribers.
-      if (indicator.revoked) return toIndicator(rowOf(indicator), viewer);
-      indicator.revoked = true;
-      indicator.modifiedAt = new Date();
-      await em.flush();
-      const row = rowOf(indicator);
-      await appendEvents(em, [{ topic: TOPIC_REVOKED, owner: row.owner, tlp: row.tlp, sharedWith: row.shared_with, payload: row as unknown as Record<string, unknown> }]);
-      return toIndicator(row, viewer);
+      if (own.revoked) return toIndicator(own, viewer);
+      const [held] = await query<{ object: Record<string, unknown>; tlp: Tlp; shared_with: string[]; tlp_marked: boolean; spec_version: string }>(
+        em,
+        `select object, tlp, shared_with, tlp_marked, spec_version from indicators.stix_object where owner = $1 and id = $2 order by version_key desc limit 1`,
+        [viewer.org, `indicator--${uuid}`],
+        "stix_newest_for_revoke",
+      );
+      const current = held ?? { ...publishedVersions([toIndicator(own, viewer)])[0]!, shared_with: own.shared_with, tlp_marked: true, spec_version: "2.1" };
+      // A version strictly newer than the held one, even within its millisecond.
+      const at = stixTimestamp(new Date(Math.max(Date.now(), asDate(own.modified_at).getTime() + 1)));
+      await storeVersions(em, viewer.org, [
+        {
+          id: `indicator--${uuid}`,
+          type: "indicator",
+          ...at,
+          specVersion: current.spec_version,
+          tlp: current.tlp,
+          sharedWith: current.shared_with,
+          tlpMarked: current.tlp_marked,
+          revoked: true,
+          object: { ...current.object, modified: at.version, revoked: true },
+        },
+      ]);
+      const { written, events } = await reprojectIndicators(em, viewer.org, [`indicator--${uuid}`]);
+      await appendEvents(em, events);
+      return toIndicator(written[0] ?? own, viewer);
     });
   }
 

@@ -53,7 +53,8 @@ export function tlpMarkingDefinition(tlp: Tlp): Record<string, unknown> {
 
 export const identityIdOf = (org: string) => `identity--${uuidV5(org, IDENTITY_NAMESPACE)}`;
 
-function indicatorObject(i: Indicator): Record<string, unknown> {
+/** The STIX object of an indicator the hub published itself (publishIndicators). */
+export function publishedObject(i: Indicator): Record<string, unknown> {
   return {
     type: "indicator",
     spec_version: "2.1",
@@ -68,7 +69,7 @@ function indicatorObject(i: Indicator): Record<string, unknown> {
     pattern_version: "2.1",
     valid_from: i.validFrom.toISOString(),
     ...(i.validUntil ? { valid_until: i.validUntil.toISOString() } : {}),
-    confidence: i.confidence,
+    ...(i.confidence !== null ? { confidence: i.confidence } : {}),
     ...(i.labels.length ? { labels: i.labels } : {}),
     revoked: i.revoked,
     object_marking_refs: [TLP_MARKINGS[i.tlp].id],
@@ -95,7 +96,7 @@ export function stixBundle(indicators: Indicator[]): Record<string, unknown> {
         name: org,
         identity_class: "organization",
       })),
-      ...indicators.map(indicatorObject),
+      ...indicators.map(publishedObject),
     ],
   };
 }

@@ -13,20 +13,29 @@ export class Indicator {
   @Field(() => ID, { description: "STIX id: indicator--<uuid>" })
   id!: string;
 
-  @Field(() => ObservableTypeEnum)
-  type!: ObservableType;
+  @Field(() => ObservableTypeEnum, { nullable: true, description: "The kind of the first observable the pattern names (null when it names none the hub searches)" })
+  type!: ObservableType | null;
 
-  @Field({ description: "The normalised value (lower-case domains and e-mails, canonical IPv6, lower-case hashes)" })
-  value!: string;
+  @Field(() => String, { nullable: true, description: "The first observable's value, normalised (lower-case domains and e-mails, canonical IPv6, lower-case hashes)" })
+  value!: string | null;
 
-  @Field({ description: "The STIX pattern that matches this value" })
+  @Field({ description: "The pattern, verbatim as published" })
   pattern!: string;
+
+  @Field({ description: "STIX pattern_type: stix, or another language (snort, yara, sigma...) kept as sent" })
+  patternType!: string;
+
+  @Field(() => String, { nullable: true, description: "STIX name" })
+  name!: string | null;
+
+  @Field(() => [String], { description: "STIX indicator_types (malicious-activity, anomalous-activity...)" })
+  indicatorTypes!: string[];
 
   @Field(() => TlpEnum)
   tlp!: Tlp;
 
-  @Field(() => Int, { description: "0-100, as STIX confidence" })
-  confidence!: number;
+  @Field(() => Int, { nullable: true, description: "0-100, as STIX confidence; null when the publisher gave none" })
+  confidence!: number | null;
 
   @Field({ description: "The publishing org" })
   owner!: string;
@@ -126,34 +135,4 @@ export class StixExport {
 
   @Field(() => PageInfo, { description: "Pass endCursor as `after` for the next page" })
   pageInfo!: PageInfo;
-}
-
-@ObjectType({ description: "What became of one indicator object of an imported bundle" })
-export class StixObjectResult {
-  @Field(() => Int, { description: "The object's index in bundle.objects" })
-  index!: number;
-
-  @Field(() => String, { nullable: true, description: "The object's STIX id, as sent" })
-  stixId!: string | null;
-
-  @Field(() => [Indicator], { description: "The hub's indicators made from it: one per observable in its pattern" })
-  indicators!: Indicator[];
-
-  @Field(() => [InputError], { description: "Why the object, or some of its observables, were not imported" })
-  errors!: InputError[];
-}
-
-@ObjectType()
-export class StixImportResult {
-  @Field(() => [StixObjectResult], { description: "One per indicator object, in bundle order" })
-  objects!: StixObjectResult[];
-
-  @Field(() => Int, { description: "Indicators stored (new or updated)" })
-  imported!: number;
-
-  @Field(() => Int, { description: "Indicator objects with at least one error" })
-  failed!: number;
-
-  @Field(() => Int, { description: "Objects that are not indicators (identities, reports, relationships...), left out" })
-  skipped!: number;
 }

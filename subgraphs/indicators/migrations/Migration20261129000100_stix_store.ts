@@ -60,9 +60,11 @@ export class Migration20261129000100_stix_store extends Migration {
     this.addSql(`alter table indicators.indicator drop constraint if exists indicator_type_check`);
     this.addSql(`alter table indicators.indicator add constraint indicator_type_check
       check (type in ('IPV4', 'IPV6', 'CIDR', 'DOMAIN', 'URL', 'EMAIL', 'MD5', 'SHA1', 'SHA256', 'SHA512', 'FILE_NAME'))`);
-    // Published by value (publishIndicators) or sent as a STIX object: only the former are keyed on their value.
+    // Published by value (publishIndicators) or sent as a STIX object: only the former are keyed on
+    // their value, while they hold (a revoked STIX object stays revoked: publishing the value again
+    // makes a new indicator).
     this.addSql(`alter table indicators.indicator add column source text not null default 'publish' check (source in ('publish', 'stix'))`);
-    this.addSql(`create unique index indicator_published_value on indicators.indicator (owner, type, value) where source = 'publish'`);
+    this.addSql(`create unique index indicator_published_value on indicators.indicator (owner, type, value) where source = 'publish' and not revoked`);
     this.addSql(`alter table indicators.indicator add column pattern text`);
     this.addSql(`update indicators.indicator set pattern = case type
         when 'IPV4' then '[ipv4-addr:value = ''' || value || ''']'
@@ -92,6 +94,8 @@ export class Migration20261129000100_stix_store extends Migration {
       )`);
     this.addSql(`create index observable_value on indicators.observable (value)`);
     this.addSql(`create index observable_indicator on indicators.observable (indicator_seq)`);
+    // An address looked up finds the CIDR blocks that hold it.
+    this.addSql(`create index observable_cidr on indicators.observable using gist ((value::inet) inet_ops) where type = 'CIDR'`);
     this.addSql(`insert into indicators.observable (indicator_seq, type, value) select seq, type, value from indicators.indicator`);
   }
 }
