@@ -61,12 +61,6 @@ interface Row {
 /** Microseconds, as Postgres keeps them: a position written back into a query means the same instant. */
 const DATE_ADDED = `to_char(o.date_added at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-/** A STIX timestamp as `version_key` holds it: UTC, nine fractional digits. Null when it is not one. */
-export function versionKeyOf(timestamp: string): string | null {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(timestamp);
-  return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}Z` : null;
-}
-
 export class StixObjectQuery {
   constructor(private readonly ctx: Context) {}
 

@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import type { StixObjectFilter, VersionMatch } from "../stix-object.query.js";
-import { versionKeyOf } from "../stix-object.query.js";
+import { timestampKey } from "../stix/version.js";
 import { badRequest } from "./errors.js";
 
 /**
@@ -49,7 +49,10 @@ function versions(req: Request): VersionMatch | undefined {
     }
     return keywords[0] as "last" | "first";
   }
-  return { keys: values.map((v) => versionKeyOf(v)!) };
+  const keys = values.map((v) => ({ v, key: timestampKey(v) }));
+  const bad = keys.find((k) => k.key === null);
+  if (bad) throw badRequest(`match[version]: '${bad.v}' is not a valid timestamp`);
+  return { keys: keys.map((k) => k.key!) };
 }
 
 export function objectQuery(req: Request, maxPage: number, options: { versions: boolean } = { versions: true }): ObjectQuery {

@@ -1,7 +1,9 @@
 import type { Request, Response } from "express";
 import type { KeyRing } from "../../../src/crypto/keyed-hash.js";
 import type { Context } from "../../../src/graphql/context.js";
-import { StixImportService, reprojectIndicators } from "../stix-import.service.js";
+import { appendEvents } from "../../../src/events/outbox.js";
+import { StixImportService } from "../stix-import.service.js";
+import { reprojectIndicators } from "../stix-object.projection.js";
 import { StixObjectQuery } from "../stix-object.query.js";
 import type { Collection } from "./collections.js";
 import { sendTaxii } from "./content.js";
@@ -54,7 +56,8 @@ export async function deleteObject(req: Request, res: Response, ctx: Context, co
   const versions = objectQuery(req, 1).filter.versions ?? "all";
   const deleted = await ctx.em.transactional(async (em) => {
     const n = await new StixObjectQuery({ ...ctx, em }).deleteOwn(id, collection.tlp, versions);
-    if (n) await reprojectIndicators(em, collection.owner!, [id]);
+    // The indicator row follows the newest version left (or goes), and its subscribers hear of it.
+    if (n) await appendEvents(em, (await reprojectIndicators(em, collection.owner!, [id])).events);
     return n;
   });
   if (!deleted) throw notFound(`object ${id}: none of your own in this collection`);
