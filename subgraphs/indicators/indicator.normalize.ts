@@ -3,7 +3,7 @@ import { domainToASCII } from "node:url";
 import { characterCount } from "../../src/text.js";
 
 /** The kinds of observable an indicator may carry. */
-export const OBSERVABLE_TYPES = ["IPV4", "IPV6", "CIDR", "DOMAIN", "URL", "EMAIL", "MD5", "SHA1", "SHA256"] as const;
+export const OBSERVABLE_TYPES = ["IPV4", "IPV6", "CIDR", "DOMAIN", "URL", "EMAIL", "MD5", "SHA1", "SHA256", "SHA512", "FILE_NAME"] as const;
 export type ObservableType = (typeof OBSERVABLE_TYPES)[number];
 
 export const MAX_VALUE_LENGTH = 2048;
@@ -13,7 +13,7 @@ export type Normalized = { ok: true; value: string } | { ok: false; message: str
 const ok = (value: string): Normalized => ({ ok: true, value });
 const fail = (message: string): Normalized => ({ ok: false, message });
 
-const HASH_LENGTH: Partial<Record<ObservableType, number>> = { MD5: 32, SHA1: 40, SHA256: 64 };
+const HASH_LENGTH: Partial<Record<ObservableType, number>> = { MD5: 32, SHA1: 40, SHA256: 64, SHA512: 128 };
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 function canonicalIPv6(value: string): string {
@@ -72,7 +72,8 @@ function expandIPv6(canonical: string): string {
 /** Canonical form of a value of the given type, or why it is not one. */
 export function normalizeValue(type: ObservableType, raw: string): Normalized {
   if (typeof raw !== "string") return fail("must be a string");
-  const value = raw.trim();
+  // A file name is matched exactly as written: leading or trailing spaces are part of it.
+  const value = type === "FILE_NAME" ? raw : raw.trim();
   if (!value) return fail("must not be empty");
   if (characterCount(value) > MAX_VALUE_LENGTH) return fail(`longer than ${MAX_VALUE_LENGTH} characters`);
   if (/[\u0000-\u001f\u007f]/.test(value)) return fail("contains control characters");
@@ -107,10 +108,13 @@ export function normalizeValue(type: ObservableType, raw: string): Normalized {
     }
     case "MD5":
     case "SHA1":
-    case "SHA256": {
+    case "SHA256":
+    case "SHA512": {
       const length = HASH_LENGTH[type]!;
       return new RegExp(`^[0-9a-fA-F]{${length}}$`).test(value) ? ok(value.toLowerCase()) : fail(`not a ${type} hash (${length} hex digits)`);
     }
+    case "FILE_NAME":
+      return ok(value);
   }
 }
 
@@ -149,5 +153,9 @@ export function stixPattern(type: ObservableType, value: string): string {
       return `[file:hashes.'SHA-1' = '${quoted}']`;
     case "SHA256":
       return `[file:hashes.'SHA-256' = '${quoted}']`;
+    case "SHA512":
+      return `[file:hashes.'SHA-512' = '${quoted}']`;
+    case "FILE_NAME":
+      return `[file:name = '${quoted}']`;
   }
 }
