@@ -4,9 +4,11 @@ import { TLP_LEVELS, type Tlp } from "../../../src/auth/tlp.js";
  * Which TLP a STIX object carries, from its markings. TLP 1.0 and 2.0 marking definitions are known by
  * their fixed OASIS ids; any other marking definition is read by its content (`definition_type: "tlp"`
  * of STIX 2.0/2.1, or the TLP 2.0 extension), so a bundle cannot lower a level by minting its own id.
- * Statement markings are kept as they are. A marking the hub cannot map is refused, never defaulted.
- * Object and granular markings count alike: the object takes the most restrictive level it carries,
- * since the hub shares whole objects.
+ * Statement markings are kept as they are. Object and granular markings count alike: the object takes
+ * the most restrictive level it carries, since the hub shares whole objects. A marking the hub cannot
+ * read (not defined in the envelope nor held by the org, or neither TLP nor statement) refuses the
+ * object, never defaulted, unless the object also carries TLP:RED: nothing could restrict it further,
+ * so it is kept, the reference verbatim.
  */
 
 export const TLP_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
@@ -77,12 +79,18 @@ export function markingRefsOf(object: Record<string, unknown>): { id: string; pr
 /** The most restrictive TLP an object carries (null: no TLP marking), or the marking the hub cannot map. */
 export function tlpOf(object: Record<string, unknown>, lookup: MarkingLookup): ObjectTlp {
   let tlp: Tlp | null = null;
+  let unreadable: ObjectTlp | null = null;
   for (const ref of markingRefsOf(object)) {
     const meaning = FIXED[ref.id] ? ({ kind: "tlp", tlp: FIXED[ref.id]! } as const) : lookup(ref.id);
-    if (!meaning) return { ok: false, property: ref.property, message: `marking ${ref.id} is neither a TLP marking the hub knows nor defined in this envelope or by this org` };
-    if (meaning.kind === "unknown") return { ok: false, property: ref.property, message: `marking ${ref.id} cannot be mapped: ${meaning.why}` };
-    if (meaning.kind === "tlp" && (tlp === null || TLP_LEVELS.indexOf(meaning.tlp) > TLP_LEVELS.indexOf(tlp))) tlp = meaning.tlp;
+    if (!meaning) {
+      unreadable ??= { ok: false, property: ref.property, message: `marking ${ref.id} is neither a TLP marking the hub knows nor defined in this envelope or held by this org` };
+    } else if (meaning.kind === "unknown") {
+      unreadable ??= { ok: false, property: ref.property, message: `marking ${ref.id} cannot be mapped: ${meaning.why}` };
+    } else if (meaning.kind === "tlp" && (tlp === null || TLP_LEVELS.indexOf(meaning.tlp) > TLP_LEVELS.indexOf(tlp))) {
+      tlp = meaning.tlp;
+    }
   }
+  if (unreadable && tlp !== "RED") return unreadable;
   return { ok: true, tlp };
 }
 
