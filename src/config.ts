@@ -146,6 +146,63 @@ const TaxiiSchema = z.object({
   TAXII_MAX_PAGE_SIZE: positiveInt.max(100_000).default(1000),
 });
 
+/** Observable types that have decay parameters of their own; DEFAULT is for patterns that name none. */
+export const DECAY_TYPES = ["IPV4", "IPV6", "CIDR", "DOMAIN", "URL", "EMAIL", "MD5", "SHA1", "SHA256", "SHA512", "FILE_NAME", "DEFAULT"] as const;
+export type DecayType = (typeof DECAY_TYPES)[number];
+export interface DecayRule {
+  /** τ: days from the last sign of life (valid_from, or the latest sighting) to a score of 0. */
+  lifetimeDays: number;
+  /** δ: above 1 the score falls fast at first, below 1 it holds and then falls late. */
+  speed: number;
+}
+
+/** Why each default is what it is: docs/operations.md (Decay of indicator scores). */
+export const DEFAULT_DECAY_RULES: Record<DecayType, DecayRule> = {
+  IPV4: { lifetimeDays: 30, speed: 2 },
+  IPV6: { lifetimeDays: 30, speed: 2 },
+  CIDR: { lifetimeDays: 90, speed: 1.5 },
+  DOMAIN: { lifetimeDays: 90, speed: 1 },
+  URL: { lifetimeDays: 30, speed: 1.5 },
+  EMAIL: { lifetimeDays: 180, speed: 1 },
+  MD5: { lifetimeDays: 365, speed: 0.5 },
+  SHA1: { lifetimeDays: 365, speed: 0.5 },
+  SHA256: { lifetimeDays: 365, speed: 0.5 },
+  SHA512: { lifetimeDays: 365, speed: 0.5 },
+  FILE_NAME: { lifetimeDays: 90, speed: 1 },
+  DEFAULT: { lifetimeDays: 180, speed: 1 },
+};
+
+const DECAY_RULE = /^([A-Z0-9_]+):([0-9]+(?:\.[0-9]+)?):([0-9]+(?:\.[0-9]+)?)$/;
+
+/** `TYPE:lifetimeDays:speed` pairs separated by commas, over the defaults; every bad entry is named. */
+const decayRules = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const rules = { ...DEFAULT_DECAY_RULES };
+    for (const entry of (v ?? "").split(",").map((e) => e.trim()).filter(Boolean)) {
+      const m = DECAY_RULE.exec(entry);
+      const type = m?.[1] as DecayType | undefined;
+      const lifetimeDays = Number(m?.[2]);
+      const speed = Number(m?.[3]);
+      if (!m || !DECAY_TYPES.includes(type!)) {
+        ctx.addIssue({ code: "custom", message: `'${entry}': expected TYPE:lifetimeDays:speed with TYPE one of ${DECAY_TYPES.join(", ")}` });
+      } else if (!(lifetimeDays > 0 && lifetimeDays <= 36500)) {
+        ctx.addIssue({ code: "custom", message: `'${entry}': lifetimeDays must be more than 0 and at most 36500` });
+      } else if (!(speed >= 0.01 && speed <= 100)) {
+        ctx.addIssue({ code: "custom", message: `'${entry}': speed must be from 0.01 to 100` });
+      } else rules[type!] = { lifetimeDays, speed };
+    }
+    return rules;
+  });
+
+/** The score of an indicator, which decays with age (MISP's polynomial model; see indicator.score.ts). */
+const DecaySchema = z.object({
+  /** The score's base for indicators without a confidence (their stored confidence stays absent). */
+  DECAY_BASE_WITHOUT_CONFIDENCE: z.coerce.number().int().min(0).max(100).default(50),
+  DECAY_RULES: decayRules,
+});
+
 const LoggingSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -160,6 +217,7 @@ const SCHEMAS = {
   http: HttpSchema,
   identifiers: IdentifiersSchema,
   taxii: TaxiiSchema,
+  decay: DecaySchema,
   logging: LoggingSchema,
 } as const;
 

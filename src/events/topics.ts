@@ -5,6 +5,8 @@
 export const Topics = {
   INDICATOR_PUBLISHED: "indicator.published",
   INDICATOR_REVOKED: "indicator.revoked",
+  /** A sighting of an indicator reported: owner = the reporting org, the sighting's TLP and audience. */
+  SIGHTING_REPORTED: "sighting.reported",
   INCIDENT_REPORTED: "incident.reported",
   INCIDENT_UPDATED: "incident.updated",
   INCIDENT_NOTE: "incident.note",

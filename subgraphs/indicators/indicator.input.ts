@@ -1,4 +1,4 @@
-import { Field, InputType, Int } from "type-graphql";
+import { Field, Float, InputType, Int } from "type-graphql";
 import type { Tlp } from "../../src/auth/tlp.js";
 import { TlpEnum } from "../../src/graphql/common.types.js";
 import type { ObservableType } from "./indicator.normalize.js";
@@ -56,4 +56,10 @@ export class IndicatorFilter {
 
   @Field(() => Date, { nullable: true, description: "Only indicators modified at or after this time" })
   modifiedSince?: Date | null;
+
+  @Field(() => Float, { nullable: true, description: "Only indicators whose score (for the viewer) is at least this, 0-100" })
+  minScore?: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: "Include indicators past their lifetime or validUntil (default false); revoked ones follow includeRevoked" })
+  includeExpired?: boolean | null;
 }

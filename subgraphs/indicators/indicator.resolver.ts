@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { GraphQLJSONObject } from "graphql-scalars";
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { requireScope } from "../../src/graphql/auth-checker.js";
 import type { Tlp } from "../../src/auth/tlp.js";
 import { TlpEnum } from "../../src/graphql/common.types.js";
@@ -55,8 +55,13 @@ export class IndicatorResolver {
 
   @Authorized("indicators:read")
   @Query(() => [Indicator], { description: "Exact match on the normalised value, up to 1000 values" })
-  lookupIndicators(@Arg("values", () => [String]) values: string[], @Ctx() ctx: Context): Promise<Indicator[]> {
-    return new IndicatorService(ctx).lookup(values);
+  lookupIndicators(
+    @Arg("values", () => [String]) values: string[],
+    @Arg("minScore", () => Float, { nullable: true, description: "Only indicators whose score is at least this, 0-100" }) minScore: number | null,
+    @Arg("includeExpired", () => Boolean, { nullable: true, description: "Include expired and revoked indicators (default false)" }) includeExpired: boolean | null,
+    @Ctx() ctx: Context,
+  ): Promise<Indicator[]> {
+    return new IndicatorService(ctx).lookup(values, { minScore, includeExpired });
   }
 
   @Authorized("indicators:write")

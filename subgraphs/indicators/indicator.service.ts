@@ -16,6 +16,7 @@ import { IndicatorEntity } from "./indicator.entity.js";
 import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { lookupForms, MAX_VALUE_LENGTH, stixPattern } from "./indicator.normalize.js";
 import { pageCursor, parseIndicatorId, parsePageCursor, rowOf, toIndicator, type IndicatorRow } from "./indicator.row.js";
+import { checkMinScore, decayFilterSql, type DecayFilter } from "./indicator.score.js";
 import { stixBundle } from "./indicator.stix.js";
 import { StixImportService } from "./stix-import.service.js";
 import type { StixImportStatus } from "./stix-import.status.js";
@@ -90,6 +91,8 @@ export class IndicatorService {
     if (filter?.minConfidence != null && (filter.minConfidence < 0 || filter.minConfidence > 100)) {
       throw badInput("filter.minConfidence: must be from 0 to 100", "filter.minConfidence");
     }
+    const badScore = checkMinScore(filter?.minScore, "filter.minScore");
+    if (badScore) throw badInput(badScore, "filter.minScore");
     const beforeSeq = after ? parsePageCursor(after) : null;
 
     // One statement text for every combination of filters (an absent filter is a null parameter),
@@ -102,7 +105,8 @@ export class IndicatorService {
         and (${params.add(label)}::text is null or labels @> array[$${params.values.length}::text])
         and (${params.add(filter?.minConfidence ?? null)}::int is null or confidence >= $${params.values.length}::int)
         and (${params.add(Boolean(filter?.includeRevoked))}::boolean or not revoked)
-        and (${params.add(filter?.modifiedSince ?? null)}::timestamptz is null or modified_at >= $${params.values.length}::timestamptz)`;
+        and (${params.add(filter?.modifiedSince ?? null)}::timestamptz is null or modified_at >= $${params.values.length}::timestamptz)
+        and ${decayFilterSql(this.ctx.viewer, params, this.ctx.hub.config.decay, "indicator", filter ?? {})}`;
     const filterValues = [...params.values];
     const page = `select * from indicators.indicator where ${where}
           and (${params.add(beforeSeq)}::bigint is null or seq < $${params.values.length}::bigint)
@@ -147,7 +151,10 @@ export class IndicatorService {
     return new StixImportService(this.ctx).start(bundle.objects ?? [], { tlp, sharedWith });
   }
 
-  async lookup(values: string[]): Promise<Indicator[]> {
+  /** Revoked and expired indicators are left out unless `includeExpired`. */
+  async lookup(values: string[], decay: DecayFilter = {}): Promise<Indicator[]> {
+    const badScore = checkMinScore(decay.minScore, "minScore");
+    if (badScore) throw badInput(badScore, "minScore");
     if (values.length > MAX_LOOKUP) throw badInput(`values: at most ${MAX_LOOKUP} values per lookup (got ${values.length})`, "values");
     const forms = new Set<string>();
     for (const [i, v] of values.entries()) {
@@ -162,11 +169,13 @@ export class IndicatorService {
     const params = new Params();
     const rows = await query<IndicatorRow>(
       this.em,
-      `select * from indicators.indicator i where ${visibleToSql(this.ctx.viewer, params)}
-          and i.seq in (select o.indicator_seq from indicators.observable o where o.value = any(${params.add([...forms])}::text[])
-                        union
-                        select o.indicator_seq from indicators.observable o
-                         where o.type = 'CIDR' and (o.value::inet) >>= any(${params.add(addresses)}::inet[]))
+      `select * from indicators.indicator where ${visibleToSql(this.ctx.viewer, params)}
+          and seq in (select o.indicator_seq from indicators.observable o where o.value = any(${params.add([...forms])}::text[])
+                      union
+                      select o.indicator_seq from indicators.observable o
+                       where o.type = 'CIDR' and (o.value::inet) >>= any(${params.add(addresses)}::inet[]))
+          and (${params.add(Boolean(decay.includeExpired))}::boolean or not revoked)
+          and ${decayFilterSql(this.ctx.viewer, params, this.ctx.hub.config.decay, "indicator", decay)}
         order by seq desc`,
       params.values,
       "indicators_lookup",

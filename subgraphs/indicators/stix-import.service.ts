@@ -224,24 +224,25 @@ export class StixImportService {
     events.push(...(await reprojectIndicators(em, owner, indicatorIds)).events);
     const sightings = toInsert.filter((p) => p.type === "sighting" && parseStixId("indicator", p.object.sighting_of_ref) && newest.get(p.id)?.key === p.key);
     if (sightings.length) {
-      events.push(
-        ...((await recordStixSightings(
-          em,
-          owner,
-          sightings.map((p) => {
-            const o = p.object;
-            return {
-              id: p.id,
-              indicatorId: String(o.sighting_of_ref),
-              count: typeof o.count === "number" ? o.count : null,
-              firstSeen: typeof o.first_seen === "string" ? new Date(o.first_seen) : null,
-              lastSeen: typeof o.last_seen === "string" ? new Date(o.last_seen) : null,
-              tlp: p.tlp,
-              sharedWith,
-            };
-          }),
-        )) ?? []),
+      const recorded = await recordStixSightings(
+        em,
+        owner,
+        sightings.map((p) => {
+          const o = p.object;
+          return {
+            id: p.id,
+            indicatorId: String(o.sighting_of_ref),
+            count: typeof o.count === "number" ? o.count : null,
+            firstSeen: typeof o.first_seen === "string" ? new Date(o.first_seen) : null,
+            lastSeen: typeof o.last_seen === "string" ? new Date(o.last_seen) : null,
+            tlp: p.tlp,
+            sharedWith,
+          };
+        }),
       );
+      // planObject checked what recordStixSightings checks: a refusal here is a fault, and rolls the chunk back.
+      if (recorded.errors.length) throw new Error(`sighting refused after planning: ${recorded.errors[0]!.message}`);
+      events.push(...recorded.events);
     }
     await appendEvents(em, events);
     return { ok, refused };
@@ -292,6 +293,9 @@ function planObject(object: unknown, index: number, defaultTlp: Tlp, lookup: (id
   if (o.type === "indicator" && o.pattern_type === "stix") {
     const parsed = observablesOfPattern(String(o.pattern));
     if (!parsed.ok) return refuse("pattern", parsed.message);
+  }
+  if (o.type === "sighting" && typeof o.first_seen === "string" && typeof o.last_seen === "string" && Date.parse(o.last_seen) < Date.parse(o.first_seen)) {
+    return refuse("last_seen", "before first_seen");
   }
   const marked = tlpOf(o, lookup);
   if (!marked.ok) return refuse(marked.property, marked.message);
