@@ -223,12 +223,13 @@ describe("TAXII 2.1 through the gateway", () => {
   it("honours match[type], match[id], match[version], match[spec_version] and added_after; lists versions; answers the manifest", async () => {
     const greenOfA = byTitle(await collectionsOf(tokens.A), `${A} at TLP:GREEN`).id;
     const v1 = indicator({ modified: "2026-02-01T00:00:00.000Z" });
-    const v2 = { ...v1, modified: "2026-03-01T00:00:00.5Z", name: "renamed" };
+    const v2 = { ...v1, modified: "2026-03-01T00:00:00.500Z", name: "renamed" };
     const malware = { type: "malware", spec_version: "2.1", id: `malware--${randomUUID()}`, created: "2026-01-01T00:00:00.000Z", modified: "2026-01-01T00:00:00.000Z", name: "Dropper", is_family: false };
-    await post(tokens.A, greenOfA, [v1, malware]);
+    expect((await post(tokens.A, greenOfA, [v1, malware])).success_count).toBe(2);
     const between = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 10));
-    await post(tokens.A, greenOfA, [v2]);
+    const second = await post(tokens.A, greenOfA, [v2]);
+    expect(second.success_count, JSON.stringify(second)).toBe(1);
     const objects = `/taxii2/api/collections/${greenOfA}/objects/`;
     const ids = (res: Answer) => (res.body.objects ?? []).map((o: any) => `${o.id}@${o.modified}`);
 
@@ -236,12 +237,13 @@ describe("TAXII 2.1 through the gateway", () => {
     expect(ids(await taxii(`${objects}?match[id]=${v1.id}&match[version]=first`, tokens.A))).toEqual([`${v1.id}@${v1.modified}`]);
     expect(ids(await taxii(`${objects}?match[id]=${v1.id}&match[version]=all`, tokens.A))).toEqual([`${v1.id}@${v1.modified}`, `${v1.id}@${v2.modified}`]);
     // The same instant at another precision is the same version.
-    expect(ids(await taxii(`${objects}?match[id]=${v1.id}&match[version]=2026-03-01T00:00:00.500000Z`, tokens.A))).toEqual([`${v1.id}@${v2.modified}`]);
+    expect(ids(await taxii(`${objects}?match[id]=${v1.id}&match[version]=2026-03-01T00:00:00.5Z`, tokens.A))).toEqual([`${v1.id}@${v2.modified}`]);
     expect(ids(await taxii(`${objects}?match[type]=malware`, tokens.A))).toEqual([`${malware.id}@${malware.modified}`]);
     expect(ids(await taxii(`${objects}?match[type]=malware&match[spec_version]=2.0`, tokens.A))).toEqual([]);
     expect(ids(await taxii(`${objects}?match[type]=malware,indicator&match[id]=${v1.id},${malware.id}&match[version]=all&added_after=${between}`, tokens.A))).toEqual([`${v1.id}@${v2.modified}`]);
     const one = await taxii(`${objects}${v1.id}/?match[version]=all`, tokens.A);
-    expect(one.body.objects).toEqual([v1, v2]);
+    // GREEN without a marking of their own: exported with the GREEN marking.
+    expect(one.body.objects).toEqual([v1, v2].map((o) => ({ ...o, object_marking_refs: [GREEN_MARKING] })));
 
     const versions = await taxii(`${objects}${v1.id}/versions/`, tokens.A);
     expect(versions.body).toEqual({ more: false, versions: [v1.modified, v2.modified] });
@@ -317,14 +319,19 @@ describe("TAXII 2.1 through the gateway", () => {
       const second = await startTestHub(HUB_ENV);
       try {
         const token2 = await second.token(P, "PROVIDER", ["indicators:read"]);
-        const res = await fetch(`${new URL(second.gatewayUrl).origin}/taxii2/api/collections/${collection}/objects/?limit=4000&next=${encodeURIComponent(next)}`, {
-          headers: { accept: TAXII, authorization: `Bearer ${token2}` },
-        });
-        const body: any = await res.json();
-        expect(res.status).toBe(200);
-        expect(body.more).toBe(false);
-        const all = new Set([...first.body.objects, ...body.objects].map((o: any) => o.id));
-        expect(all).toEqual(seeded);
+        const ids: string[] = first.body.objects.map((o: any) => o.id);
+        // The rest from the second hub, starting from the first hub's token.
+        for (let after: string | undefined = next; after; ) {
+          const res = await fetch(`${new URL(second.gatewayUrl).origin}/taxii2/api/collections/${collection}/objects/?limit=1000&next=${encodeURIComponent(after)}`, {
+            headers: { accept: TAXII, authorization: `Bearer ${token2}` },
+          });
+          const body: any = await res.json();
+          expect(res.status, JSON.stringify(body)).toBe(200);
+          ids.push(...body.objects.map((o: any) => o.id));
+          after = body.more ? body.next : undefined;
+        }
+        expect(ids).toHaveLength(5000);
+        expect(new Set(ids)).toEqual(seeded);
       } finally {
         await second.stop();
       }
