@@ -155,7 +155,7 @@ export class SightingService {
   async summaries(uuids: readonly string[]): Promise<SightingSummary[]> {
     const params = new Params();
     const visible = visibleToSql(this.ctx.viewer, params);
-    const rows = await query<{ indicator_id: string; count: string; sightings: number; orgs: string[]; first_seen: Date; last_seen: Date }>(
+    const rows = await query<{ indicator_id: string; count: string; sightings: number; orgs: string[]; first_seen: Date | string; last_seen: Date | string }>(
       this.ctx.em,
       `select indicator_id, coalesce(sum(count), 0)::text as count, count(*)::int as sightings, array_agg(distinct owner order by owner) as orgs,
               min(first_seen) as first_seen, max(last_seen) as last_seen
@@ -168,7 +168,7 @@ export class SightingService {
     return uuids.map((uuid) => {
       const r = byId.get(uuid);
       return r
-        ? { count: Number(r.count), sightings: r.sightings, orgs: r.orgs, firstSeen: r.first_seen, lastSeen: r.last_seen }
+        ? { count: Number(r.count), sightings: r.sightings, orgs: r.orgs, firstSeen: asDate(r.first_seen), lastSeen: asDate(r.last_seen) }
         : { count: 0, sightings: 0, orgs: [], firstSeen: null, lastSeen: null };
     });
   }
