@@ -156,10 +156,8 @@ const BUILT: Record<string, (address: string) => Promise<string[]>> = {
   verification: async () =>
     signs([[subgraph("verification"), "subgraphs/verification exists"], [/verificationStatus/.test(supergraph()), "the supergraph has verificationStatus"]]),
   measures: async () => signs([[subgraph("measures"), "subgraphs/measures exists"], [/\bscreening\b/i.test(supergraph()), "the supergraph has screening"]]),
-  sightings: async () => signs([[/sighting/i.test(supergraph()), "the supergraph names sightings"]]),
   "incident exports": async () =>
     signs([[/^\s+\w*(Stix|Export)\w*\s*[(:]/im.test(read("schema/incidents.graphql")), "the incidents subgraph has an export field"]]),
-  "TAXII 2.1": async (address) => signs([[await served(address, "/taxii2/"), "the gateway serves /taxii2/"]]),
   "analyst console": async (address) => signs([[await served(address, "/console"), "the gateway serves /console"]]),
   metrics: async (address) =>
     signs([

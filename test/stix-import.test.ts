@@ -255,7 +255,7 @@ describe("STIX 2.1 import without loss", () => {
 
   it("the hub's own indicators re-import without a single failure, as the same versions", async () => {
     const published = await t.gql(
-      `mutation { publishIndicators(input: [{ type: CIDR, value: "192.0.2.0/24", tlp: GREEN }, { type: URL, value: "https://own.example.org/x", tlp: AMBER }]) { results { indicator { id } error { message } } } }`,
+      `mutation { publishIndicators(input: [{ type: CIDR, value: "10.203.113.0/24", tlp: GREEN }, { type: URL, value: "https://own.example.org/x", tlp: AMBER }]) { results { indicator { id } error { message } } } }`,
       {},
       token,
     );

@@ -17,7 +17,8 @@ import type { IndicatorFilter, IndicatorInput } from "./indicator.input.js";
 import { lookupForms, MAX_VALUE_LENGTH, stixPattern } from "./indicator.normalize.js";
 import { pageCursor, parseIndicatorId, parsePageCursor, rowOf, toIndicator, type IndicatorRow } from "./indicator.row.js";
 import { checkMinScore, decayFilterSql, type DecayFilter } from "./indicator.score.js";
-import { stixBundle } from "./indicator.stix.js";
+import { publishedObject, stixBundle } from "./indicator.stix.js";
+import { exportedObject } from "./stix-object.export.js";
 import { StixImportService } from "./stix-import.service.js";
 import type { StixImportStatus } from "./stix-import.status.js";
 import { reprojectIndicators, replaceObservables } from "./stix-object.projection.js";
@@ -137,11 +138,31 @@ export class IndicatorService {
     };
   }
 
-  /** A page of `indicators` as a STIX 2.1 bundle: the same filters, the same TLP rule, the same cursors. */
+  /**
+   * A page of `indicators` as a STIX 2.1 bundle: the same filters, the same TLP rule, the same cursors;
+   * each indicator as its newest stored object, as every export hands it out (exportedObject).
+   */
   async exportStix(filter: IndicatorFilter | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<StixExport> {
     const page = await this.list(filter, first, after);
     const indicators = page.edges.map((e) => e.node);
-    return { bundle: stixBundle(indicators), count: indicators.length, pageInfo: page.pageInfo };
+    const stored = indicators.length
+      ? await query<{ owner: string; id: string; object: Record<string, unknown>; tlp: Tlp; tlp_marked: boolean }>(
+          this.em,
+          `select distinct on (s.owner, s.id) s.owner, s.id, s.object, s.tlp, s.tlp_marked
+             from indicators.stix_object s join unnest($1::text[], $2::text[]) as k(owner, id) on s.owner = k.owner and s.id = k.id
+            order by s.owner, s.id, s.version_key desc`,
+          [indicators.map((i) => i.owner), indicators.map((i) => i.id)],
+          "indicators_stored_objects",
+        )
+      : [];
+    const byKey = new Map(stored.map((s) => [`${s.owner}\u0000${s.id}`, s]));
+    const items = indicators.flatMap((i) => {
+      const s = byKey.get(`${i.owner}\u0000${i.id}`);
+      // An indicator published before the STIX store existed is exported as the hub describes it.
+      const object = s ? exportedObject({ object: s.object, tlp: s.tlp, tlpMarked: s.tlp_marked }) : publishedObject(i);
+      return [{ owner: i.owner, object }];
+    });
+    return { bundle: stixBundle(items), count: indicators.length, pageInfo: page.pageInfo };
   }
 
   /** Imports every object of a STIX 2.1 bundle (see StixImportService) and answers its status. */

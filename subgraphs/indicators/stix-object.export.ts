@@ -1,5 +1,5 @@
 import type { Tlp } from "../../src/auth/tlp.js";
-import { TLP_MARKING_IDS, tlpMarkingDefinition } from "./indicator.stix.js";
+import { TLP_2_0_MARKINGS, tlpMarkingDefinition } from "./stix/markings.js";
 
 /**
  * A stored STIX object as every export path hands it out (TAXII, GraphQL `stixObjects`): verbatim,
@@ -15,11 +15,11 @@ export interface ExportableObject {
 export function exportedObject({ object, tlp, tlpMarked }: ExportableObject): Record<string, unknown> {
   if (tlpMarked || tlp === "CLEAR") return object;
   const refs = Array.isArray(object.object_marking_refs) ? (object.object_marking_refs as unknown[]) : [];
-  const marking = TLP_MARKING_IDS[tlp];
+  const marking = TLP_2_0_MARKINGS[tlp].id;
   return refs.includes(marking) ? object : { ...object, object_marking_refs: [...refs, marking] };
 }
 
-const TLP_BY_MARKING = new Map(Object.entries(TLP_MARKING_IDS).map(([tlp, id]) => [id, tlp as Tlp]));
+const TLP_BY_MARKING = new Map(Object.entries(TLP_2_0_MARKINGS).map(([tlp, m]) => [m.id, tlp as Tlp]));
 
 /** The TLP 2.0 marking-definition objects that these exported objects refer to (for a self-contained bundle). */
 export function markingDefinitionsFor(objects: readonly Record<string, unknown>[]): Record<string, unknown>[] {
@@ -31,5 +31,5 @@ export function markingDefinitionsFor(objects: readonly Record<string, unknown>[
     }
   }
   const held = new Set(objects.map((o) => o.id));
-  return [...levels].filter((tlp) => !held.has(TLP_MARKING_IDS[tlp])).map(tlpMarkingDefinition);
+  return [...levels].filter((tlp) => !held.has(TLP_2_0_MARKINGS[tlp].id)).map(tlpMarkingDefinition);
 }

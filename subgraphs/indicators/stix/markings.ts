@@ -21,6 +21,19 @@ export const TLP_2_0_MARKINGS: Record<Tlp, { id: string; name: string; level: st
   RED: { id: "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", name: "TLP:RED", level: "red" },
 };
 
+/** The marking-definition object of a level, as OASIS publishes it. */
+export function tlpMarkingDefinition(tlp: Tlp): Record<string, unknown> {
+  const m = TLP_2_0_MARKINGS[tlp];
+  return {
+    type: "marking-definition",
+    spec_version: "2.1",
+    id: m.id,
+    created: "2022-10-01T00:00:00.000Z",
+    name: m.name,
+    extensions: { [TLP_EXTENSION_ID]: { extension_type: "property-extension", tlp_2_0: m.level } },
+  };
+}
+
 const TLP_1_0_IDS: Record<string, Tlp> = {
   "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "CLEAR", // TLP:WHITE
   "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "GREEN",
