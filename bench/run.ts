@@ -361,9 +361,9 @@ async function main(): Promise<number> {
         for (const [side, org] of [["gateway", gwOrg], ["raw", rawOrg]] as const) {
           const written = await countWritten(db.url, org);
           checks.push({
-            what: `publish run ${r + 1} ${side}: rows and events written`,
-            ok: written.indicators === run[side].rows && written.events === run[side].rows,
-            detail: `${written.indicators} indicators, ${written.events} events, expected ${run[side].rows} each`,
+            what: `publish run ${r + 1} ${side}: rows, STIX versions, observables and events written`,
+            ok: [written.indicators, written.versions, written.observables, written.events].every((n) => n === run[side].rows),
+            detail: `${written.indicators} indicators, ${written.versions} versions, ${written.observables} observables, ${written.events} events, expected ${run[side].rows} each`,
           });
         }
         runs.push(run);
