@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 
 /**
- * A large feed in one request: a 50,000-indicator envelope goes through one TAXII POST, answered at
+ * A large feed in one request (AMBER, so that no other test file sharing the database sees it): a 50,000-indicator envelope goes through one TAXII POST, answered at
  * once with a pending status that is polled until complete; no splitting on the client's side.
  */
 
@@ -51,7 +51,7 @@ describe("a 50,000-indicator feed", () => {
   it("imports through one TAXII POST, answered pending at once and polled to complete", async () => {
     const headers = { accept: TAXII, authorization: `Bearer ${token}` };
     const collections = await (await fetch(`${t.gatewayUrl.replace(/\/graphql$/, "")}/taxii2/api/collections/`, { headers })).json();
-    const own = collections.collections.find((c: any) => c.can_write && c.title.endsWith("at TLP:GREEN"));
+    const own = collections.collections.find((c: any) => c.can_write && c.title.endsWith("at TLP:AMBER"));
     const objects = feed();
     const body = JSON.stringify({ objects });
     expect(body.length).toBeGreaterThan(4 * 1024 * 1024); // more than a GraphQL request may carry

@@ -1,30 +1,14 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../src/paths.js";
 import { validateStixBundle, validateStixObject } from "../subgraphs/indicators/stix/schema-validation.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { exampleFiles, exampleObjects } from "./support/stix-examples.js";
 
 /** Import then export gives back every object of OASIS's example bundles: same ids, versions, markings, relationships. */
 
-const FILES = [
-  "threat-reports/apt1.json",
-  "threat-reports/poisonivy.json",
-  "indicator-for-c2-ip-address.json",
-  "interop-objectmarking-test.json",
-  "malicious-email-indicator-with-attachment.json",
-  "indicators-for-C2-with-COA.json",
-  "infrastructure.json",
-  "indicator-to-campaign-relationship.json",
-];
 const IMPORT = `mutation($b: JSONObject!, $tlp: TLP!) { importStixBundle(bundle: $b, tlp: $tlp) { status successCount failures { id property message } } }`;
 const EXPORT = `query($f: StixObjectsFilter, $after: String) { stixObjects(filter: $f, first: 100, after: $after) { bundle count pageInfo { hasNextPage endCursor } } }`;
 const AMBER_2_0 = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
 
-const objectsOf = (file: string): any[] => {
-  const content = JSON.parse(readFileSync(join(projectRoot(), "test", "fixtures", "stix", "examples", file), "utf8"));
-  return content.type === "bundle" ? content.objects : [content];
-};
 const key = (o: any) => `${o.id}|${o.modified ?? o.created ?? ""}`;
 
 describe("STIX round trip: import, then export", () => {
@@ -50,11 +34,11 @@ describe("STIX round trip: import, then export", () => {
     return out;
   }
 
-  for (const file of FILES) {
+  for (const file of exampleFiles()) {
     it(`${file}: every object comes back as it was sent`, async () => {
       const org = orgId("roundtrip");
       const token = await t.token(org, "PROVIDER", ["indicators:read", "indicators:write"]);
-      const objects = objectsOf(file);
+      const objects = exampleObjects(file);
       const imported = await t.gql(IMPORT, { b: { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects }, tlp: "CLEAR" }, token);
       expect(imported.errors).toBeUndefined();
       expect(imported.data.importStixBundle.failures).toEqual([]);
@@ -72,7 +56,7 @@ describe("STIX round trip: import, then export", () => {
   it("objects held above CLEAR without a TLP marking of their own are exported with the hub's level; marked ones keep theirs", async () => {
     const org = orgId("roundtrip-amber");
     const token = await t.token(org, "PROVIDER", ["indicators:read", "indicators:write"]);
-    const objects = objectsOf("indicators-for-C2-with-COA.json");
+    const objects = exampleObjects("indicators-for-C2-with-COA.json");
     const imported = await t.gql(IMPORT, { b: { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects }, tlp: "AMBER" }, token);
     expect(imported.data.importStixBundle.failures).toEqual([]);
     const exported = await exportAll(org, token);
@@ -90,10 +74,10 @@ describe("STIX round trip: import, then export", () => {
     const other = orgId("roundtrip-other");
     const ownerToken = await t.token(owner, "PROVIDER", ["indicators:read", "indicators:write"]);
     const otherToken = await t.token(other, "AGENCY", ["indicators:read"]);
-    const amber = objectsOf("indicator-to-campaign-relationship.json");
+    const amber = exampleObjects("indicator-to-campaign-relationship.json");
     await t.gql(IMPORT, { b: { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects: amber }, tlp: "AMBER" }, ownerToken);
     expect(await exportAll(owner, otherToken)).toEqual([]);
-    const green = objectsOf("malicious-email-indicator-with-attachment.json");
+    const green = exampleObjects("malicious-email-indicator-with-attachment.json");
     await t.gql(IMPORT, { b: { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects: green }, tlp: "GREEN" }, ownerToken);
     const seen = await exportAll(owner, otherToken);
     expect(seen.filter((o) => !o.id.startsWith("marking-definition--")).map(key).sort()).toEqual(green.map(key).sort());

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
@@ -124,7 +124,8 @@ describe("strings are checked, never silently changed", () => {
     const object = (i: number, extra: Record<string, unknown>) => ({
       type: "indicator",
       spec_version: "2.1",
-      id: `indicator--00000000-0000-4000-8000-00000000000${i}`,
+      // A fresh id: other test files share the database and name ids of their own.
+      id: `indicator--${randomUUID().slice(0, -1)}${i}`,
       created: "2024-01-01T00:00:00.000Z",
       modified: "2024-01-01T00:00:00.000Z",
       pattern_type: "stix",

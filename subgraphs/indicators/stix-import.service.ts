@@ -11,7 +11,7 @@ import { malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import { MAX_SHARED_WITH } from "./indicator.validation.js";
 import type { StixImportItem, StixImportStatus } from "./stix-import.status.js";
 import { observablesOfPattern, reprojectIndicators } from "./stix-object.projection.js";
-import { storeVersions } from "./stix-object.store.js";
+import { storeVersions, type NewVersion } from "./stix-object.store.js";
 import { fixedTlpOf, markingRefsOf, meaningOf, tlpOf, type MarkingMeaning } from "./stix/markings.js";
 import { validateStixObject } from "./stix/schema-validation.js";
 import { versionOf } from "./stix/version.js";
@@ -39,17 +39,9 @@ export interface ImportOptions {
   sharedWith?: readonly string[] | null;
 }
 
-interface Planned {
+/** An object that passed every check: the version to store, but for whom it is shared with. */
+interface Planned extends Omit<NewVersion, "sharedWith"> {
   index: number;
-  id: string;
-  type: string;
-  version: string | null;
-  key: string;
-  specVersion: string;
-  tlp: Tlp;
-  tlpMarked: boolean;
-  revoked: boolean;
-  object: Record<string, unknown>;
 }
 
 interface JobRow {
