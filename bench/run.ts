@@ -378,7 +378,7 @@ async function main(): Promise<number> {
       figure: `publish ${ROWS.toLocaleString("en")} in batches of ${BATCH}: Hive gateway`,
       unit: "rows/s",
       value: median(runs.map((r) => r.gateway.rowsPerSecond)),
-      baselineName: "raw pg INSERT..ON CONFLICT + events",
+      baselineName: "raw pg upsert + STIX versions + observables + events",
       baseline: median(runs.map((r) => r.raw.rowsPerSecond)),
       ratio,
       perRunRatios,
