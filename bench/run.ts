@@ -19,6 +19,9 @@ import { summariseProfile } from "./profile-summary.js";
 import { countWritten, publishRawSql, publishThroughGateway, valueBase, type PublishMeasure } from "./publish.js";
 import { READ_QUERY, runReadLoad, type ReadMeasure } from "./read.js";
 import { expectedVisible, gql, seedReadData } from "./seed.js";
+import { expectedRows, generatedIndicators, loadReports, type StixObject } from "./stix-bundle.js";
+import { countImported, importBundlesThroughGateway, importRawSql, importThroughTaxii, ownGreenCollection, type ImportMeasure } from "./stix-import.js";
+import { pageGraphql, pageRawSql, pageTaxii, seedStixObjects, type PageMeasure } from "./taxii.js";
 
 /**
  * `npm run bench`: every figure beside its baseline, measured in the same run, with ratios.
@@ -27,7 +30,7 @@ import { expectedVisible, gql, seedReadData } from "./seed.js";
  *   --rows N         indicators published per side and run (default 100,000)
  *   --seconds N      load duration per read target (default 10)
  *   --connections N  autocannon connections, one org each (default 50)
- *   --only read|publish|feed|accounts
+ *   --only read|publish|feed|accounts|stix|taxii
  *   --hashes N       accounts: identifier hashes stored before matching (default 1,000,000)
  *   --match-calls N  accounts: matchIdentifiers calls of 1,000 identifiers per side and run (default 200)
  *   --accounts N     accounts: accounts registered per side and run, in batches of 5,000 (default 100,000)
@@ -35,6 +38,9 @@ import { expectedVisible, gql, seedReadData } from "./seed.js";
  *   --incidents N    feed: incidents reported per rate (default 1,000; --quick 200)
  *   --rates A,B      feed: reports per second, one phase each (default 10,50)
  *   --token-per subscriber|org  feed: a token of its own for each subscriber (default), or one per agency
+ *   --stix-indicators N  stix: generated indicators imported in one TAXII POST per side and run (default 50,000)
+ *   --report-copies N    stix: times the two threat reports are imported per side and run, each under an org of its own (default 10)
+ *   --stored N       taxii: STIX objects stored before paging (default 100,000)
  *   --profile        CPU-profile the Hive gateway and the indicators subgraph; print where time goes
  * Database: DATABASE_URL if set, else an embedded PostgreSQL; either way a fresh database, dropped at
  * the end. Servers run in child processes on 127.0.0.1 (bench/serve.ts).
@@ -52,6 +58,9 @@ const { values: args } = parseArgs({
     hashes: { type: "string" },
     "match-calls": { type: "string" },
     accounts: { type: "string" },
+    "stix-indicators": { type: "string" },
+    "report-copies": { type: "string" },
+    stored: { type: "string" },
     subscribers: { type: "string" },
     agencies: { type: "string" },
     incidents: { type: "string" },
@@ -64,7 +73,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed|accounts] [--hashes N] [--match-calls N] [--accounts N] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
+  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed|accounts|stix|taxii] [--hashes N] [--match-calls N] [--accounts N] [--stix-indicators N] [--report-copies N] [--stored N] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
   process.exit(0);
 }
 const quick = args.quick!;
@@ -74,14 +83,26 @@ const SECONDS = Number(args.seconds ?? (quick ? 5 : 10));
 const WARMUP = Number(args.warmup ?? (quick ? 2 : 3));
 const CONNECTIONS = Number(args.connections ?? 50);
 const BATCH = 1000;
-if (args.only !== undefined && !["read", "publish", "feed", "accounts"].includes(args.only)) {
-  process.stderr.write("only: read, publish, feed or accounts\n");
+if (args.only !== undefined && !["read", "publish", "feed", "accounts", "stix", "taxii"].includes(args.only)) {
+  process.stderr.write("only: read, publish, feed, accounts, stix or taxii\n");
   process.exit(2);
 }
 const doRead = !args.only || args.only === "read";
 const doPublish = !args.only || args.only === "publish";
 const doFeed = !args.only || args.only === "feed";
 const doAccounts = !args.only || args.only === "accounts";
+const doStix = !args.only || args.only === "stix";
+const doTaxii = !args.only || args.only === "taxii";
+const STIX_INDICATORS = Number(args["stix-indicators"] ?? (quick ? 5_000 : 50_000));
+const REPORT_COPIES = Number(args["report-copies"] ?? (quick ? 2 : 10));
+const STORED = Number(args.stored ?? (quick ? 10_000 : 100_000));
+const PAGE = 1000;
+/**
+ * How often the bench asks an import's status while the hub works: each answer lists every object
+ * stored so far, so polling every 100 ms made a 50,000-object import about 20% slower (29 s, 74 polls,
+ * against 24 s at 2 s); at 500 ms the figure is the import's, give or take a quarter second.
+ */
+const POLL_MS = 500;
 const HASHES = Number(args.hashes ?? (quick ? 100_000 : 1_000_000));
 const MATCH_CALLS = Number(args["match-calls"] ?? (quick ? 50 : 200));
 const MATCH_SIZE = 1000;
@@ -98,7 +119,7 @@ if (TOKEN_PER !== "subscriber" && TOKEN_PER !== "org") {
   process.stderr.write("token-per: subscriber or org\n");
   process.exit(2);
 }
-for (const [k, v] of Object.entries({ RUNS, ROWS, HASHES, MATCH_CALLS, ACCOUNTS, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
+for (const [k, v] of Object.entries({ RUNS, ROWS, HASHES, MATCH_CALLS, ACCOUNTS, STIX_INDICATORS, REPORT_COPIES, STORED, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
   if (!Number.isInteger(v) || v < 1) {
     process.stderr.write(`${k.toLowerCase()}: a positive integer, please\n`);
     process.exit(2);
@@ -151,7 +172,9 @@ async function main(): Promise<number> {
   say(
     `${RUNS} run(s); ${doPublish ? `${ROWS} rows per publish side; ` : ""}${doRead ? `${CONNECTIONS} connections x ${SECONDS} s per read target; ` : ""}` +
       `${doFeed ? `feed: ${SUBSCRIBERS} subscribers over ${AGENCIES} agencies (one token per ${TOKEN_PER}), ${INCIDENTS} incidents at ${RATES.join(", ")}/s; ` : ""}` +
-      `${doAccounts ? `accounts: ${MATCH_CALLS} match calls of ${MATCH_SIZE} against ${HASHES} hashes, ${ACCOUNTS} accounts registered per side` : ""}`,
+      `${doAccounts ? `accounts: ${MATCH_CALLS} match calls of ${MATCH_SIZE} against ${HASHES} hashes, ${ACCOUNTS} accounts registered per side; ` : ""}` +
+      `${doStix ? `stix: the threat reports ${REPORT_COPIES} times and ${STIX_INDICATORS} generated indicators imported per side; ` : ""}` +
+      `${doTaxii ? `taxii: ${STORED} stored objects paged by ${PAGE}` : ""}`,
   );
   dataDir = await mkdtemp(join(tmpdir(), "watchfloor-bench-data-"));
   // Made once, here: every process of the bench verifies with the same dev key.
@@ -338,9 +361,9 @@ async function main(): Promise<number> {
         for (const [side, org] of [["gateway", gwOrg], ["raw", rawOrg]] as const) {
           const written = await countWritten(db.url, org);
           checks.push({
-            what: `publish run ${r + 1} ${side}: rows and events written`,
-            ok: written.indicators === run[side].rows && written.events === run[side].rows,
-            detail: `${written.indicators} indicators, ${written.events} events, expected ${run[side].rows} each`,
+            what: `publish run ${r + 1} ${side}: rows, STIX versions, observables and events written`,
+            ok: [written.indicators, written.versions, written.observables, written.events].every((n) => n === run[side].rows),
+            detail: `${written.indicators} indicators, ${written.versions} versions, ${written.observables} observables, ${written.events} events, expected ${run[side].rows} each`,
           });
         }
         runs.push(run);
@@ -355,7 +378,7 @@ async function main(): Promise<number> {
       figure: `publish ${ROWS.toLocaleString("en")} in batches of ${BATCH}: Hive gateway`,
       unit: "rows/s",
       value: median(runs.map((r) => r.gateway.rowsPerSecond)),
-      baselineName: "raw pg INSERT..ON CONFLICT + events",
+      baselineName: "raw pg upsert + STIX versions + observables + events",
       baseline: median(runs.map((r) => r.raw.rowsPerSecond)),
       ratio,
       perRunRatios,
@@ -464,6 +487,154 @@ async function main(): Promise<number> {
     }
   }
 
+  /** A row of `value` beside `baseline`, each the median over the runs, and the median of per-run ratios. */
+  const ratioRow = <M>(figure: string, unit: string, baselineName: string, runs: { side: M; base: M }[], f: (m: M) => number, target?: Row["target"]) => {
+    const perRunRatios = runs.map((r) => f(r.side) / f(r.base));
+    const ratio = median(perRunRatios);
+    rows.push({
+      figure,
+      unit,
+      value: median(runs.map((r) => f(r.side))),
+      baselineName,
+      baseline: median(runs.map((r) => f(r.base))),
+      ratio,
+      perRunRatios,
+      target,
+      pass: target ? (target.op === ">=" ? ratio >= target.value : ratio <= target.value) : undefined,
+    });
+  };
+
+  if (doStix) {
+    const client = new pg.Client({ connectionString: db.url });
+    client.on("error", (err) => say(`stix connection: ${err.message}`));
+    await client.connect();
+    try {
+      const reports = (await loadReports()).map((r) => r.bundle);
+      const reportObjects = reports.map((b) => b.objects as StixObject[]);
+      const perCopy = expectedRows(reportObjects.flat());
+      const writer = async (org: string) => {
+        const t = await token(org, ["indicators:read", "indicators:write"]);
+        // Provision the org outside the timed part (the raw side has no directory to join).
+        await gql(hive.url, t, "{ indicators(first: 1) { totalCount } }");
+        return t;
+      };
+      /** Each org must hold exactly what its objects make; one line for all of them. */
+      const check = async (what: string, orgs: string[], expected: { objects: number; indicators: number; observables: number }) => {
+        const wanted = { ...expected, events: expected.indicators };
+        const show = (c: typeof wanted) => `${c.objects} objects, ${c.indicators} indicators, ${c.observables} observables, ${c.events} events`;
+        let wrong: string | undefined;
+        for (const org of orgs) {
+          const held = await countImported(client, org);
+          if (show(held) !== show(wanted)) wrong ??= `${org} holds ${show(held)}`;
+        }
+        checks.push({
+          what: `${what}: objects, indicators, observables and events stored`,
+          ok: wrong === undefined,
+          detail: `${wrong ? `${wrong}; ` : ""}expected ${show(wanted)}${orgs.length > 1 ? ` in each of ${orgs.length} orgs` : ""}`,
+        });
+      };
+      const sum = (ms: ImportMeasure[]): ImportMeasure => {
+        const objects = ms.reduce((a, m) => a + m.objects, 0);
+        const seconds = ms.reduce((a, m) => a + m.seconds, 0);
+        return { objects, seconds, objectsPerSecond: objects / seconds, polls: ms.reduce((a, m) => a + m.polls, 0) };
+      };
+      // Warm both sides (the schema validators compile on first use of each type, plans, JIT) under orgs of their own.
+      {
+        const warmToken = await writer("bench-stix-warm-gateway");
+        await importBundlesThroughGateway(hive.url, warmToken, reports, "GREEN", POLL_MS);
+        await importThroughTaxii(hive.url, warmToken, await ownGreenCollection(hive.url, warmToken, "bench-stix-warm-gateway"), generatedIndicators(900, 1500), POLL_MS);
+        await importRawSql(client, "bench-stix-warm-rawsql", [...reportObjects, generatedIndicators(901, 1500)], "GREEN");
+      }
+      const reportRuns: { side: ImportMeasure; base: ImportMeasure }[] = [];
+      const feedRuns: { side: ImportMeasure; base: ImportMeasure }[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const orgs = (side: string) => Array.from({ length: REPORT_COPIES }, (_, k) => `bench-stix-rep-${side}-r${r + 1}-${k + 1}`);
+        const gwTokens = await Promise.all(orgs("gateway").map(writer));
+        const feedOrg = { gateway: `bench-stix-feed-gateway-r${r + 1}`, raw: `bench-stix-feed-rawsql-r${r + 1}` };
+        const feedToken = await writer(feedOrg.gateway);
+        const collection = await ownGreenCollection(hive.url, feedToken, feedOrg.gateway);
+        const feed = { gateway: generatedIndicators(2 * r, STIX_INDICATORS), raw: generatedIndicators(2 * r + 1, STIX_INDICATORS) };
+        const rep = {} as Record<"gateway" | "raw", ImportMeasure>;
+        const big = {} as Record<"gateway" | "raw", ImportMeasure>;
+        for (const side of r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const)) {
+          let stop = meter.start();
+          const copies: ImportMeasure[] = [];
+          for (const [k, org] of orgs(side).entries()) {
+            copies.push(side === "gateway" ? await importBundlesThroughGateway(hive.url, gwTokens[k]!, reports, "GREEN", POLL_MS) : await importRawSql(client, org, reportObjects, "GREEN"));
+          }
+          rep[side] = sum(copies);
+          cpuSpent.push({ what: `stix reports ${side}`, per: "1,000 objects", ...perUnit(stop(), rep[side].objects / 1000, rep[side].seconds) });
+          say(`stix run ${r + 1}/${RUNS} reports ${side}: ${rep[side].objects} objects (${REPORT_COPIES} x ${perCopy.objects}) in ${rep[side].seconds.toFixed(2)} s = ${rep[side].objectsPerSecond.toFixed(0)} objects/s`);
+          stop = meter.start();
+          big[side] = side === "gateway" ? await importThroughTaxii(hive.url, feedToken, collection, feed.gateway, POLL_MS) : await importRawSql(client, feedOrg.raw, [feed.raw], "GREEN");
+          cpuSpent.push({ what: `stix feed ${side}`, per: "1,000 objects", ...perUnit(stop(), big[side].objects / 1000, big[side].seconds) });
+          say(`stix run ${r + 1}/${RUNS} ${STIX_INDICATORS} indicators ${side}: ${big[side].seconds.toFixed(2)} s = ${big[side].objectsPerSecond.toFixed(0)} objects/s${big[side].polls ? ` (${big[side].polls} status polls)` : ""}`);
+        }
+        for (const side of ["gateway", "raw"] as const) {
+          await check(`stix run ${r + 1} reports ${side}`, orgs(side), perCopy);
+          await check(`stix run ${r + 1} ${STIX_INDICATORS} indicators ${side}`, [feedOrg[side]], expectedRows(feed[side]));
+        }
+        reportRuns.push({ side: rep.gateway, base: rep.raw });
+        feedRuns.push({ side: big.gateway, base: big.raw });
+      }
+      raw.stix = { reports: reportRuns, feed: feedRuns };
+      const baseline = "raw pg: objects + indicators + observables + events";
+      ratioRow(`STIX import, threat reports (${perCopy.objects} objects) x ${REPORT_COPIES}: importStixBundle via Hive gateway`, "objects/s", baseline, reportRuns, (m) => m.objectsPerSecond, { op: ">=", value: 0.3 });
+      ratioRow(`STIX import, ${STIX_INDICATORS.toLocaleString("en")} indicators in one TAXII POST via Hive gateway`, "objects/s", baseline, feedRuns, (m) => m.objectsPerSecond, { op: ">=", value: 0.3 });
+    } finally {
+      await client.end();
+    }
+  }
+
+  if (doTaxii) {
+    const client = new pg.Client({ connectionString: db.url });
+    client.on("error", (err) => say(`taxii connection: ${err.message}`));
+    await client.connect();
+    try {
+      const owner = "bench-taxii-owner";
+      const ownerToken = await token(owner, ["indicators:read", "indicators:write"]);
+      await gql(hive.url, ownerToken, "{ indicators(first: 1) { totalCount } }");
+      const seedStarted = Date.now();
+      await seedStixObjects(client, owner, STORED);
+      say(`taxii: ${STORED.toLocaleString("en")} STIX objects stored in ${((Date.now() - seedStarted) / 1000).toFixed(0)} s`);
+      const collection = await ownGreenCollection(hive.url, ownerToken, owner);
+      const sides = {
+        taxii: () => pageTaxii(hive.url, ownerToken, collection, PAGE),
+        graphql: () => pageGraphql(hive.url, ownerToken, owner, PAGE),
+        raw: () => pageRawSql(client, owner, PAGE),
+      };
+      type Side = keyof typeof sides;
+      // A first pass on each side warms plans, caches and connections.
+      for (const side of Object.keys(sides) as Side[]) await sides[side]();
+      const runs: Record<Side, PageMeasure>[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const order = Object.keys(sides) as Side[];
+        for (let k = 0; k < r % order.length; k++) order.push(order.shift()!);
+        const run = {} as Record<Side, PageMeasure>;
+        for (const side of order) {
+          const stop = meter.start();
+          const m = (run[side] = await sides[side]());
+          cpuSpent.push({ what: `page ${side}`, per: "page", ...perUnit(stop(), m.pages, m.seconds) });
+          say(`taxii run ${r + 1}/${RUNS} ${side}: ${m.pages} pages, ${m.objects} objects in ${m.seconds.toFixed(2)} s = ${m.pagesPerSecond.toFixed(1)} pages/s (page p50 ${m.pageMsP50.toFixed(0)} ms, max ${m.pageMsMax.toFixed(0)} ms)`);
+          checks.push({
+            what: `page run ${r + 1} ${side}: every stored object seen exactly once`,
+            ok: m.objects === STORED && m.distinct === STORED,
+            detail: `${m.objects} objects, ${m.distinct} distinct, of ${STORED}`,
+          });
+        }
+        runs.push(run);
+      }
+      raw.taxii = runs;
+      const pick = (side: Side) => runs.map((run) => ({ side: run[side], base: run.raw }));
+      const baseline = "raw pg: the same keyset page query";
+      ratioRow(`TAXII GET objects, ${STORED.toLocaleString("en")} in pages of ${PAGE} via Hive gateway`, "pages/s", baseline, pick("taxii"), (m) => m.pagesPerSecond);
+      ratioRow(`GraphQL stixObjects, ${STORED.toLocaleString("en")} in pages of ${PAGE} via Hive gateway`, "pages/s", baseline, pick("graphql"), (m) => m.pagesPerSecond);
+      ratioRow(`TAXII page p50 (${PAGE} objects) via Hive gateway`, "ms", baseline, pick("taxii"), (m) => m.pageMsP50);
+    } finally {
+      await client.end();
+    }
+  }
+
   const notes: string[] = [];
   if (doFeed) {
     const feedToken = (org: string, kind: "PROVIDER" | "AGENCY", scopes: string[], sub?: string) =>
@@ -545,6 +716,10 @@ async function main(): Promise<number> {
       hashes: HASHES,
       matchCalls: MATCH_CALLS,
       accounts: ACCOUNTS,
+      stixIndicators: STIX_INDICATORS,
+      reportCopies: REPORT_COPIES,
+      stored: STORED,
+      page: PAGE,
     },
     notes,
     rows,

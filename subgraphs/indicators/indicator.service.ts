@@ -280,7 +280,12 @@ export class IndicatorService {
            from rows from (jsonb_to_recordset($2::jsonb) as (type text, value text, pattern text, tlp text, confidence smallint,
                   shared_with jsonb, labels jsonb, description text, valid_from timestamptz, valid_until timestamptz))
                 with ordinality as i(type, value, pattern, tlp, confidence, shared_with, labels, description, valid_from, valid_until, ord)
-           left join indicators.indicator s on s.owner = $1 and s.type = i.type and s.value = i.value and s.source = 'publish' and not s.revoked
+           -- Lateral with a limit (which keeps the planner from flattening it into a join), so each item is
+           -- one probe of indicator_published_value: as a join, on a table whose statistics lag a bulk
+           -- publish, the planner scanned every row of the owner's once per item.
+           left join lateral (select p.valid_from from indicators.indicator p
+                               where p.owner = $1 and p.type = i.type and p.value = i.value and p.source = 'publish' and not p.revoked
+                               limit 1) s on true
           order by i.ord
          on conflict (owner, type, value) where source = 'publish' and not revoked do update set
            tlp = excluded.tlp, confidence = excluded.confidence, shared_with = excluded.shared_with,
