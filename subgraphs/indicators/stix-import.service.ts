@@ -51,8 +51,6 @@ interface JobRow {
   total_count: number;
   success_count: number;
   failure_count: number;
-  successes: StixImportItem[];
-  failures: StixImportItem[];
   request_timestamp: Date | string;
   heartbeat_at: Date | string;
 }
@@ -114,19 +112,30 @@ export class StixImportService {
     if (!row) return null;
     const stale = row.status === "pending" && Date.now() - asDate(row.heartbeat_at).getTime() > STALE_AFTER_MS;
     const pendingCount = row.total_count - row.success_count - row.failure_count;
+    const complete = stale || row.status === "complete";
+    // While an import runs, its failures so far; its successes once it is complete (a 50,000-object
+    // import polled every second would otherwise send megabytes each time).
+    const outcomes = await query<{ ok: boolean; id: string; version: string | null; property: string | null; message: string | null }>(
+      this.ctx.em.fork(),
+      `select ok, id, version, property, message from indicators.import_outcome where job_id = $1 and (not ok or $2::boolean) order by ord`,
+      [id, complete],
+      "import_outcomes",
+    );
+    const item = (o: (typeof outcomes)[number]): StixImportItem => ({ id: o.id, version: o.version, property: o.property, message: o.message });
+    const failures = outcomes.filter((o) => !o.ok).map(item);
     return {
       id: row.id,
       // An import whose process stopped will not finish: its remaining objects were not stored.
-      status: stale ? "complete" : row.status,
+      status: complete ? "complete" : "pending",
       requestTimestamp: asDate(row.request_timestamp),
       totalCount: row.total_count,
       successCount: row.success_count,
       failureCount: row.failure_count + (stale ? pendingCount : 0),
       pendingCount: stale ? 0 : pendingCount,
-      successes: row.successes,
+      successes: outcomes.filter((o) => o.ok).map(item),
       failures: stale
-        ? [...row.failures, { id: "", version: null, property: null, message: `${pendingCount} objects were not stored: the import stopped before them; send them again` }]
-        : row.failures,
+        ? [...failures, { id: "", version: null, property: null, message: `${pendingCount} objects were not stored: the import stopped before them; send them again` }]
+        : failures,
     };
   }
 
@@ -151,14 +160,22 @@ export class StixImportService {
         const { ok, refused } = await this.store(tx, owner, planned, options.sharedWith, seen);
         successes.push(...ok);
         failures.push(...refused);
+        const outcomes = [...successes.map((o) => ({ ...o, ok: true })), ...failures.map((o) => ({ ...o, ok: false }))];
         await query(
           tx,
-          `update indicators.import_job set success_count = success_count + $2, failure_count = failure_count + $3,
-             successes = successes || $4::jsonb, failures = failures || $5::jsonb, heartbeat_at = now(),
+          `insert into indicators.import_outcome (job_id, ord, ok, id, version, property, message)
+           select $1, $2::int + o.ord::int - 1, o.ok, o.id, o.version, o.property, o.message
+             from unnest($3::boolean[], $4::text[], $5::text[], $6::text[], $7::text[]) with ordinality as o(ok, id, version, property, message, ord)`,
+          [jobId, start, outcomes.map((o) => o.ok), outcomes.map((o) => o.id), outcomes.map((o) => o.version ?? null), outcomes.map((o) => o.property ?? null), outcomes.map((o) => o.message ?? null)],
+          "import_outcomes_insert",
+        );
+        await query(
+          tx,
+          `update indicators.import_job set success_count = success_count + $2, failure_count = failure_count + $3, heartbeat_at = now(),
              status = case when success_count + $2 + failure_count + $3 >= total_count then 'complete' else status end,
              completed_at = case when success_count + $2 + failure_count + $3 >= total_count then now() end
            where id = $1`,
-          [jobId, successes.length, failures.length, JSON.stringify(successes), JSON.stringify(failures)],
+          [jobId, successes.length, failures.length],
           "import_job_progress",
         );
       });

@@ -6,7 +6,7 @@ import { Migration } from "@mikro-orm/migrations";
  * their own copy under their own TLP. `indicator` becomes the projection of the newest version of each
  * indicator object (the hub's own published indicators included), with the pattern verbatim and the
  * observables it names in `observable`, where lookups find them. `import_job` is the status resource
- * of an import, polled while a large one runs.
+ * of an import, polled while a large one runs, with `import_outcome` what became of each object.
  */
 export class Migration20261129000100_stix_store extends Migration {
   override async up(): Promise<void> {
@@ -42,14 +42,24 @@ export class Migration20261129000100_stix_store extends Migration {
         total_count int not null,
         success_count int not null default 0,
         failure_count int not null default 0,
-        -- per object: {id, version, message?}; failures also carry property
-        successes jsonb not null default '[]',
-        failures jsonb not null default '[]',
         request_timestamp timestamptz not null default now(),
         heartbeat_at timestamptz not null default now(),
         completed_at timestamptz
       )`);
     this.addSql(`create index import_job_owner on indicators.import_job (owner, request_timestamp)`);
+    // One row per object of an import, written with its chunk: a status read or a chunk's progress never
+    // rewrites what came before.
+    this.addSql(`
+      create table indicators.import_outcome (
+        job_id uuid not null references indicators.import_job (id) on delete cascade,
+        ord int not null,
+        ok boolean not null,
+        id text not null,
+        version text,
+        property text,
+        message text,
+        primary key (job_id, ord)
+      )`);
 
     // Indicators: one row per (owner, STIX id); the value columns name its first observable, if any.
     this.addSql(`alter table indicators.indicator drop constraint indicator_owner_type_value`);
