@@ -210,6 +210,30 @@ describe("STIX 2.1 import without loss", () => {
     expect(got.value).toBe("http://example.com");
   });
 
+  it("STIX sightings import as sightings: totals follow the newest version of each", async () => {
+    const o = indicator({ valid_from: new Date().toISOString() });
+    const sighting = {
+      type: "sighting",
+      spec_version: "2.1",
+      id: `sighting--${uuid()}`,
+      created: "2026-11-01T00:00:00.000Z",
+      modified: "2026-11-01T00:00:00.000Z",
+      sighting_of_ref: o.id,
+      count: 4,
+      first_seen: "2026-11-01T00:00:00Z",
+      last_seen: "2026-11-02T00:00:00Z",
+    };
+    expect((await importObjects([o, sighting])).failures).toEqual([]);
+    const read = async () => (await t.gql(`query($id: ID!) { indicator(id: $id) { sightings { count sightings orgs firstSeen lastSeen } } }`, { id: o.id }, token)).data.indicator.sightings;
+    expect(await read()).toEqual({ count: 4, sightings: 1, orgs: [provider], firstSeen: "2026-11-01T00:00:00.000Z", lastSeen: "2026-11-02T00:00:00.000Z" });
+    // A newer version replaces it; an older one does not; a sighting whose last_seen is before its first_seen is refused.
+    await importObjects([{ ...sighting, modified: "2026-11-05T00:00:00.000Z", count: 9, last_seen: "2026-11-04T00:00:00Z" }]);
+    await importObjects([{ ...sighting, modified: "2026-10-01T00:00:00.000Z", count: 1 }]);
+    expect(await read()).toMatchObject({ count: 9, sightings: 1, lastSeen: "2026-11-04T00:00:00.000Z" });
+    const bad = await importObjects([{ ...sighting, id: `sighting--${uuid()}`, first_seen: "2026-11-03T00:00:00Z", last_seen: "2026-11-02T00:00:00Z" }]);
+    expect(bad.failures.map((f: any) => f.property)).toEqual(["last_seen"]);
+  });
+
   it("bad input fails per object, naming the property, and stores nothing of it", async () => {
     const good = indicator();
     const missing = indicator();
