@@ -126,7 +126,7 @@ export async function seedForest(client: pg.Client, total: number, say: (m: stri
     links: counts[0].links,
     ancestryRows: counts[0].ancestry,
     flagged,
-    deepest: Math.max(...depth),
+    deepest: depth.reduce((a, b) => Math.max(a, b), 0),
     sample,
     largest: { id: `account--${top[0].id}`, below: top[0].below },
     seconds: (Date.now() - started) / 1000,
