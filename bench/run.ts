@@ -18,6 +18,7 @@ import { startChild, type Child } from "./processes.js";
 import { summariseProfile } from "./profile-summary.js";
 import { countWritten, publishRawSql, publishThroughGateway, valueBase, type PublishMeasure } from "./publish.js";
 import { READ_QUERY, runReadLoad, type ReadMeasure } from "./read.js";
+import { BENCH_PROVIDER, chainRawSql, chainThroughGateway, exposureRawSql, exposureThroughGateway, seedForest, type ChainMeasure, type ExposureMeasure } from "./resellers.js";
 import { expectedVisible, gql, seedReadData } from "./seed.js";
 import { expectedRows, generatedIndicators, loadReports, type StixObject } from "./stix-bundle.js";
 import { countImported, importBundlesThroughGateway, importRawSql, importThroughTaxii, ownGreenCollection, type ImportMeasure } from "./stix-import.js";
@@ -30,10 +31,12 @@ import { pageGraphql, pageRawSql, pageTaxii, seedStixObjects, type PageMeasure }
  *   --rows N         indicators published per side and run (default 100,000)
  *   --seconds N      load duration per read target (default 10)
  *   --connections N  autocannon connections, one org each (default 50)
- *   --only read|publish|feed|accounts|stix|taxii
+ *   --only read|publish|feed|accounts|stix|taxii|resellers
  *   --hashes N       accounts: identifier hashes stored before matching (default 1,000,000)
  *   --match-calls N  accounts: matchIdentifiers calls of 1,000 identifiers per side and run (default 200)
  *   --accounts N     accounts: accounts registered per side and run, in batches of 5,000 (default 100,000)
+ *   --forest N       resellers: accounts in the seeded reseller forest, a tenth of them resellers (default 1,000,000; --quick 50,000)
+ *   --chain-calls N  resellers: resellerChain calls per side and run (default 1,000; --quick 200)
  *   --subscribers N  feed: graphql-ws subscribers, spread over --agencies N (default 500 over 10)
  *   --incidents N    feed: incidents reported per rate (default 1,000; --quick 200)
  *   --rates A,B      feed: reports per second, one phase each (default 10,50)
@@ -52,6 +55,8 @@ const { values: args } = parseArgs({
     runs: { type: "string" },
     rows: { type: "string" },
     seconds: { type: "string" },
+    forest: { type: "string" },
+    "chain-calls": { type: "string" },
     warmup: { type: "string" },
     connections: { type: "string" },
     only: { type: "string" },
@@ -73,7 +78,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed|accounts|stix|taxii] [--hashes N] [--match-calls N] [--accounts N] [--stix-indicators N] [--report-copies N] [--stored N] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
+  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed|accounts|stix|taxii|resellers] [--hashes N] [--match-calls N] [--accounts N] [--stix-indicators N] [--report-copies N] [--stored N] [--forest N] [--chain-calls N] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
   process.exit(0);
 }
 const quick = args.quick!;
@@ -83,8 +88,8 @@ const SECONDS = Number(args.seconds ?? (quick ? 5 : 10));
 const WARMUP = Number(args.warmup ?? (quick ? 2 : 3));
 const CONNECTIONS = Number(args.connections ?? 50);
 const BATCH = 1000;
-if (args.only !== undefined && !["read", "publish", "feed", "accounts", "stix", "taxii"].includes(args.only)) {
-  process.stderr.write("only: read, publish, feed, accounts, stix or taxii\n");
+if (args.only !== undefined && !["read", "publish", "feed", "accounts", "stix", "taxii", "resellers"].includes(args.only)) {
+  process.stderr.write("only: read, publish, feed, accounts, stix, taxii or resellers\n");
   process.exit(2);
 }
 const doRead = !args.only || args.only === "read";
@@ -93,6 +98,9 @@ const doFeed = !args.only || args.only === "feed";
 const doAccounts = !args.only || args.only === "accounts";
 const doStix = !args.only || args.only === "stix";
 const doTaxii = !args.only || args.only === "taxii";
+const doResellers = !args.only || args.only === "resellers";
+const FOREST = Number(args.forest ?? (quick ? 50_000 : 1_000_000));
+const CHAIN_CALLS = Number(args["chain-calls"] ?? (quick ? 200 : 1000));
 const STIX_INDICATORS = Number(args["stix-indicators"] ?? (quick ? 5_000 : 50_000));
 const REPORT_COPIES = Number(args["report-copies"] ?? (quick ? 2 : 10));
 const STORED = Number(args.stored ?? (quick ? 10_000 : 100_000));
@@ -119,7 +127,7 @@ if (TOKEN_PER !== "subscriber" && TOKEN_PER !== "org") {
   process.stderr.write("token-per: subscriber or org\n");
   process.exit(2);
 }
-for (const [k, v] of Object.entries({ RUNS, ROWS, HASHES, MATCH_CALLS, ACCOUNTS, STIX_INDICATORS, REPORT_COPIES, STORED, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
+for (const [k, v] of Object.entries({ RUNS, ROWS, HASHES, MATCH_CALLS, ACCOUNTS, STIX_INDICATORS, REPORT_COPIES, STORED, FOREST, CHAIN_CALLS, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
   if (!Number.isInteger(v) || v < 1) {
     process.stderr.write(`${k.toLowerCase()}: a positive integer, please\n`);
     process.exit(2);
@@ -174,7 +182,8 @@ async function main(): Promise<number> {
       `${doFeed ? `feed: ${SUBSCRIBERS} subscribers over ${AGENCIES} agencies (one token per ${TOKEN_PER}), ${INCIDENTS} incidents at ${RATES.join(", ")}/s; ` : ""}` +
       `${doAccounts ? `accounts: ${MATCH_CALLS} match calls of ${MATCH_SIZE} against ${HASHES} hashes, ${ACCOUNTS} accounts registered per side; ` : ""}` +
       `${doStix ? `stix: the threat reports ${REPORT_COPIES} times and ${STIX_INDICATORS} generated indicators imported per side; ` : ""}` +
-      `${doTaxii ? `taxii: ${STORED} stored objects paged by ${PAGE}` : ""}`,
+      `${doTaxii ? `taxii: ${STORED} stored objects paged by ${PAGE}; ` : ""}` +
+      `${doResellers ? `resellers: a forest of ${FOREST} accounts, ${CHAIN_CALLS} chain calls per side` : ""}`,
   );
   dataDir = await mkdtemp(join(tmpdir(), "watchfloor-bench-data-"));
   // Made once, here: every process of the bench verifies with the same dev key.
@@ -210,16 +219,20 @@ async function main(): Promise<number> {
   // One process per subgraph (each migrates its own schema under the migration lock), then gateways.
   // The feed reads the gateway's and the incidents subgraph's memory after a full GC.
   const gcFlag = doFeed ? ["--expose-gc"] : [];
-  const [indicators, directory, incidents, accounts] = await Promise.all([
+  const [indicators, directory, incidents, accounts, resellers] = await Promise.all([
     startChild("indicators", ["subgraph", "indicators"], env, profiled("indicators")),
     startChild("directory", ["subgraph", "directory"], env),
     doFeed ? startChild("incidents", ["subgraph", "incidents"], env, [...gcFlag, ...profiled("incidents")]) : Promise.resolve(undefined),
     doAccounts ? startChild("accounts", ["subgraph", "accounts"], env, profiled("accounts")) : Promise.resolve(undefined),
+    doResellers ? startChild("resellers", ["subgraph", "resellers"], env, profiled("resellers")) : Promise.resolve(undefined),
   ]);
   children.push(indicators, directory);
   if (incidents) children.push(incidents);
   if (accounts) children.push(accounts);
-  const subgraphUrls = `indicators=${indicators.url},directory=${directory.url}${incidents ? `,incidents=${incidents.url}` : ""}${accounts ? `,accounts=${accounts.url}` : ""}`;
+  if (resellers) children.push(resellers);
+  const subgraphUrls =
+    `indicators=${indicators.url},directory=${directory.url}${incidents ? `,incidents=${incidents.url}` : ""}` +
+    `${accounts ? `,accounts=${accounts.url}` : ""}${resellers ? `,resellers=${resellers.url}` : ""}`;
   const [hive, apollo] = await Promise.all([
     startChild("hive-gateway", ["gateway"], { ...env, SUBGRAPH_URLS: subgraphUrls }, [...gcFlag, ...profiled("hive-gateway")]),
     doRead ? startChild("apollo-gateway", ["apollo"], { ...env, SUBGRAPH_URLS: subgraphUrls }) : Promise.resolve(undefined),
@@ -239,6 +252,7 @@ async function main(): Promise<number> {
     ...(incidents ? { "incidents subgraph": () => [incidents.pid] } : {}),
     "indicators subgraph": () => [indicators.pid],
     ...(accounts ? { "accounts subgraph": () => [accounts.pid] } : {}),
+    ...(resellers ? { "resellers subgraph": () => [resellers.pid] } : {}),
     postgres: db.pgDataDir ? () => postgresPids(db!.pgDataDir!) : () => backends!.pids(),
   };
   const meter = cpuMeter(groups);
@@ -630,6 +644,86 @@ async function main(): Promise<number> {
       ratioRow(`TAXII GET objects, ${STORED.toLocaleString("en")} in pages of ${PAGE} via Hive gateway`, "pages/s", baseline, pick("taxii"), (m) => m.pagesPerSecond);
       ratioRow(`GraphQL stixObjects, ${STORED.toLocaleString("en")} in pages of ${PAGE} via Hive gateway`, "pages/s", baseline, pick("graphql"), (m) => m.pagesPerSecond);
       ratioRow(`TAXII page p50 (${PAGE} objects) via Hive gateway`, "ms", baseline, pick("taxii"), (m) => m.pageMsP50);
+    } finally {
+      await client.end();
+    }
+  }
+
+  if (doResellers) {
+    const client = new pg.Client({ connectionString: db.url });
+    client.on("error", (err) => say(`resellers connection: ${err.message}`));
+    await client.connect();
+    try {
+      const forest = await seedForest(client, FOREST, say);
+      say(
+        `resellers: ${forest.accounts.toLocaleString("en")} accounts (${forest.resellers.toLocaleString("en")} resellers, ${forest.flagged.toLocaleString("en")} flagged), ` +
+          `${forest.links.toLocaleString("en")} links, ${forest.ancestryRows.toLocaleString("en")} closure rows, depth ${forest.deepest}; seeded in ${forest.seconds.toFixed(0)} s`,
+      );
+      raw.forest = { ...forest, sample: undefined };
+      const rsToken = await token(BENCH_PROVIDER, ["resellers:read"]);
+      const warm = forest.sample.slice(0, 20);
+      await chainThroughGateway(hive.url, rsToken, warm);
+      await chainRawSql(client, warm);
+      const chainRuns: { gateway: ChainMeasure; raw: ChainMeasure }[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const calls = forest.sample.slice(0, CHAIN_CALLS).map((_, i, all) => all[(i * (r + 1)) % all.length]!);
+        const run = {} as { gateway: ChainMeasure; raw: ChainMeasure };
+        for (const side of r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const)) {
+          const stop = meter.start();
+          const started = performance.now();
+          run[side] = side === "gateway" ? await chainThroughGateway(hive.url, rsToken, calls) : await chainRawSql(client, calls);
+          cpuSpent.push({ what: `resellerChain ${side}`, per: "call", ...perUnit(stop(), calls.length, (performance.now() - started) / 1000) });
+          say(`chain run ${r + 1}/${RUNS} ${side}: ${calls.length} calls, p50 ${run[side].p50.toFixed(2)} ms, p99 ${run[side].p99.toFixed(2)} ms`);
+        }
+        const differ = run.gateway.answers.findIndex((a, i) => a !== run.raw.answers[i]);
+        checks.push({
+          what: `chain run ${r + 1}: the gateway's chains equal the recursive CTE's, hop by hop`,
+          ok: differ === -1 && run.raw.answers[0]!.split(",").length === 12,
+          detail: differ === -1 ? `${calls.length} chains agree; the first is ${run.raw.answers[0]!.split(",").length} hops deep` : `call ${differ} differs`,
+        });
+        chainRuns.push(run);
+      }
+      raw.chain = chainRuns.map((m) => ({ gateway: { ...m.gateway, answers: undefined }, raw: { ...m.raw, answers: undefined } }));
+      for (const [pct, f] of [["p50", (m: ChainMeasure) => m.p50], ["p99", (m: ChainMeasure) => m.p99]] as const) {
+        const perRunRatios = chainRuns.map((m) => f(m.gateway) / f(m.raw));
+        const ratio = median(perRunRatios);
+        rows.push({
+          figure: `resellerChain ${pct}, forest of ${forest.accounts.toLocaleString("en")}: Hive gateway`,
+          unit: "ms",
+          value: median(chainRuns.map((m) => f(m.gateway))),
+          baselineName: "raw pg: recursive CTE over resellers.link",
+          baseline: median(chainRuns.map((m) => f(m.raw))),
+          ratio,
+          perRunRatios,
+          target: { op: "<=", value: 2 },
+          pass: ratio <= 2,
+        });
+      }
+      await exposureThroughGateway(hive.url, rsToken, forest.largest.id);
+      const exposures: { gateway: ExposureMeasure; raw: ExposureMeasure }[] = [];
+      for (let r = 0; r < Math.max(3, RUNS); r++) {
+        exposures.push({ gateway: await exposureThroughGateway(hive.url, rsToken, forest.largest.id), raw: await exposureRawSql(client, forest.largest.id) });
+      }
+      const e = exposures[0]!;
+      checks.push({
+        what: "exposure of the largest subtree: the gateway's totals equal the recursive CTE's",
+        ok: exposures.every((x) => x.gateway.total === x.raw.total && x.gateway.flagged === x.raw.flagged && x.gateway.total === forest.largest.below),
+        detail: `${e.gateway.total.toLocaleString("en")} accounts below, ${e.gateway.flagged.toLocaleString("en")} flagged`,
+      });
+      raw.exposure = exposures;
+      const gatewayMs = median(exposures.map((x) => x.gateway.ms));
+      const rawMs = median(exposures.map((x) => x.raw.ms));
+      say(`exposure of the largest subtree (${forest.largest.below.toLocaleString("en")} below): gateway ${gatewayMs.toFixed(0)} ms, recursive CTE ${rawMs.toFixed(0)} ms`);
+      rows.push({
+        figure: `exposure of the largest subtree (${forest.largest.below.toLocaleString("en")} accounts): Hive gateway (target: under 1,000 ms)`,
+        unit: "ms",
+        value: gatewayMs,
+        baselineName: "raw pg: recursive CTE over resellers.link",
+        baseline: rawMs,
+        ratio: gatewayMs / rawMs,
+        perRunRatios: exposures.map((x) => x.gateway.ms / x.raw.ms),
+        pass: gatewayMs < 1000,
+      });
     } finally {
       await client.end();
     }
