@@ -31,6 +31,8 @@ import { recordStixSightings } from "./sighting.service.js";
 export const IMPORT_WITHIN_CALL = 1000;
 /** Objects stored per transaction: each chunk's results are in the status as soon as it commits. */
 const CHUNK = 2500;
+/** Imports of at least this many objects update the planner's statistics when they end. */
+const ANALYZE_AFTER = 1000;
 /** A pending import whose runner has not been heard of for this long has stopped (its process ended). */
 const STALE_AFTER_MS = 120_000;
 
@@ -181,6 +183,10 @@ export class StixImportService {
       });
     }
     if (!objects.length) await query(em, `update indicators.import_job set status = 'complete', completed_at = now() where id = $1`, [jobId], "import_job_empty");
+    // A bulk load leaves the planner's statistics behind (autovacuum catches up within minutes): reads
+    // planned on them in the meantime, such as a TAXII page's newest-version check, can take a scan per
+    // row. Large imports bring the statistics up to date themselves.
+    if (objects.length >= ANALYZE_AFTER) await query(em, `analyze indicators.stix_object, indicators.indicator, indicators.observable`, [], "import_analyze");
   }
 
   /** Stores the planned objects of one chunk and projects what changed; answers per object. */
