@@ -29,6 +29,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The gateway composes the supergraph from the checked-in subgraph SDL at start.
 COPY schema ./schema
+# The OASIS STIX 2.1 JSON schemas every STIX object is checked against, read at run time.
+COPY subgraphs/indicators/stix/schemas ./subgraphs/indicators/stix/schemas
 # DATA_DIR: the development signing key (and the embedded cluster, where one is used). A volume
 # mounted here starts with this owner.
 RUN mkdir -p /app/.data && chown node:node /app/.data && chmod 700 /app/.data

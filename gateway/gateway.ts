@@ -21,6 +21,7 @@ import { useNoDataBesideRootErrors } from "./subscription-errors.plugin.js";
 import { generateRequestId, requestFacts, useRequestFacts } from "./request-log.js";
 import { useUtf8Bodies } from "./utf8.plugin.js";
 import { useRefusalStatus } from "./idempotency.plugin.js";
+import { isTaxiiPath, proxyTaxii } from "./taxii-proxy.js";
 
 export interface GatewayOptions {
   config: Config;
@@ -131,6 +132,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const sharedSubscriptions = new SharedSubscriptions({ log, maskError, ringSize: config.events.SUBSCRIPTION_RING_SIZE, ringMaxAgeMs: config.events.SUBSCRIPTION_RING_SECONDS * 1000 });
 
   const maxBody = config.limits.MAX_BODY_BYTES;
+  // TAXII 2.1 is served by the indicators subgraph, beside its /graphql.
+  const taxiiUrl = options.subgraphs.find((s) => s.name === "indicators")?.url;
   const server = createHttpServer(config.http, (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     // A caller's request id that is too long or odd is dropped: Hive then makes one (generateRequestId),
@@ -138,6 +141,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (req.headers["x-request-id"] !== undefined && !isRequestId(req.headers["x-request-id"])) delete req.headers["x-request-id"];
     const path = (req.url ?? "/").split("?")[0];
     res.on("finish", () => {
+      if (isTaxiiPath(path)) {
+        log.info({ requestId: req.headers["x-request-id"], method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, "taxii request");
+        return;
+      }
       if (path !== "/graphql") return;
       const facts = requestFacts.get(req);
       log.info(
@@ -164,6 +171,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     if (path === "/healthz" && req.method === "GET") {
       void health(options.subgraphs).then(({ ok, subgraphs }) => sendJson(res, ok ? 200 : 503, { status: ok ? "ok" : "unavailable", subgraphs }));
+      return;
+    }
+    if (isTaxiiPath(path)) {
+      proxyTaxii(req, res, taxiiUrl, log);
       return;
     }
     if (path !== "/graphql") {

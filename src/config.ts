@@ -139,6 +139,13 @@ const IdentifiersSchema = z.object({
   MATCH_DAILY_BUDGET: positiveInt.max(10_000_000).default(10_000),
 });
 
+const TaxiiSchema = z.object({
+  /** The largest TAXII POST body (an envelope of objects) in bytes, announced by the API root; larger ones get 413. */
+  TAXII_MAX_CONTENT_LENGTH: positiveInt.max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** The most objects one TAXII page (or GraphQL stixObjects page) holds; a larger `limit` is cut to it. */
+  TAXII_MAX_PAGE_SIZE: positiveInt.max(100_000).default(1000),
+});
+
 /** Observable types that have decay parameters of their own; DEFAULT is for patterns that name none. */
 export const DECAY_TYPES = ["IPV4", "IPV6", "CIDR", "DOMAIN", "URL", "EMAIL", "MD5", "SHA1", "SHA256", "SHA512", "FILE_NAME", "DEFAULT"] as const;
 export type DecayType = (typeof DECAY_TYPES)[number];
@@ -209,6 +216,7 @@ const SCHEMAS = {
   idempotency: IdempotencySchema,
   http: HttpSchema,
   identifiers: IdentifiersSchema,
+  taxii: TaxiiSchema,
   decay: DecaySchema,
   logging: LoggingSchema,
 } as const;

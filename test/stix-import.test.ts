@@ -83,7 +83,7 @@ describe("STIX 2.1 import without loss", () => {
       const content = example(file);
       const objects: any[] = content.type === "bundle" ? content.objects : [content];
       const status = await importObjects(objects, "CLEAR");
-      expect(status.failures, file).toEqual([]);
+      expect(status.failures, `${file}: ${JSON.stringify(status.failures)}`).toEqual([]);
       expect(status).toMatchObject({ status: "complete", totalCount: objects.length, successCount: objects.length, failureCount: 0, pendingCount: 0 });
       for (const o of objects) {
         const versions = await stored(o.id);
@@ -103,7 +103,10 @@ describe("STIX 2.1 import without loss", () => {
       granular_markings: [{ marking_ref: "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", selectors: ["description"] }],
     });
     const status = await importObjects([custom, marked, granular], "GREEN");
-    expect(status.failures).toEqual([]);
+    // The OASIS schemas allow definition_type "tlp" only under OASIS's own ids: the definition itself is
+    // refused, but what it says still marks the objects that refer to it.
+    expect(status.failures.map((f: any) => f.id)).toEqual([redById]);
+    expect(status.successCount).toBe(2);
     for (const o of [marked, granular]) {
       const own = await t.gql(INDICATOR, { id: o.id }, token);
       expect(own.data.indicator.tlp).toBe("RED");

@@ -17,7 +17,7 @@ const PUBLISH = `mutation($input: [IndicatorInput!]!) {
   publishIndicators(input: $input) { published failed results { index error { field message code } indicator { id value labels description } } }
 }`;
 const IMPORT = `mutation($b: JSONObject!, $tlp: TLP!) {
-  importStixBundle(bundle: $b, tlp: $tlp) { imported failed objects { index errors { field message } indicators { value labels description confidence validUntil } } }
+  importStixBundle(bundle: $b, tlp: $tlp) { successCount failureCount successes { id } failures { id property message } }
 }`;
 const RESULT = `incident { id title description } error { field message code }`;
 const REPORT = `mutation($input: IncidentInput!) { reportIncident(input: $input) { ${RESULT} } }`;
@@ -119,7 +119,7 @@ describe("strings are checked, never silently changed", () => {
     expect(await storedIndicators()).toBe(before + 1);
   });
 
-  it("imports a 3,999-character description ending in an emoji whole, and refuses what it would have cut or dropped", async () => {
+  it("imports a long description ending in an emoji whole, labels as written, and refuses what is not well-formed or not of its type", async () => {
     const before = await storedIndicators();
     const object = (i: number, extra: Record<string, unknown>) => ({
       type: "indicator",
@@ -137,35 +137,29 @@ describe("strings are checked, never silently changed", () => {
       id: "bundle--00000000-0000-4000-8000-000000000000",
       objects: [
         /* 0 */ object(0, { description: `${"s".repeat(3999)}${EMOJI}`, indicator_types: ["malicious-activity"] }),
-        /* 1 */ object(1, { description: `${"s".repeat(4000)}${EMOJI}` }),
+        /* 1 */ object(1, { description: `${"s".repeat(8000)}${EMOJI}`, labels: ["Command and Control"] }),
         /* 2 */ object(2, { description: `C2 ${LONE}` }),
-        /* 3 */ object(3, { labels: ["Command and Control"] }),
-        /* 4 */ object(4, { labels: Array.from({ length: 21 }, (_, i) => `label-${i}`) }),
-        /* 5 */ object(5, { confidence: "high" }),
-        /* 6 */ object(6, { valid_until: "next tuesday" }),
-        /* 7 */ object(7, { pattern: `[domain-name:value = '${LONE}.example']` }),
-        /* 8 */ object(8, { labels: ["c2", 7] }),
+        /* 3 */ object(3, { confidence: "high" }),
+        /* 4 */ object(4, { valid_until: "next tuesday" }),
+        /* 5 */ object(5, { pattern: `[domain-name:value = '${LONE}.example']` }),
+        /* 6 */ object(6, { labels: ["c2", 7] }),
       ],
     };
     const res = await send(tokens[P]!, IMPORT, { b: bundle, tlp: "GREEN" });
     expect(res.body.errors, res.text.slice(0, 400)).toBeUndefined();
     const out = res.body.data.importStixBundle;
-    expect(out.objects[0].errors).toEqual([]);
-    expect(out.objects[0].indicators[0]).toMatchObject({ labels: ["malicious-activity"], description: `${"s".repeat(3999)}${EMOJI}` });
-    const fields = out.objects.slice(1).map((o: any) => o.errors.map((e: any) => e.field));
-    expect(fields).toEqual([
-      ["objects[1].description"],
-      ["objects[2].description"],
-      ["objects[3].labels[0]"],
-      ["objects[4].labels"],
-      ["objects[5].confidence"],
-      ["objects[6].valid_until"],
-      ["objects[7].pattern"],
-      ["objects[8].labels[1]"],
+    expect(out.successes.map((s: any) => s.id)).toEqual([bundle.objects[0]!.id, bundle.objects[1]!.id]);
+    const kept = await send(tokens[P]!, `query($id: ID!) { indicator(id: $id) { description labels } }`, { id: bundle.objects[1]!.id });
+    expect(kept.body.data.indicator).toEqual({ description: `${"s".repeat(8000)}${EMOJI}`, labels: ["Command and Control"] });
+    expect(out.failures.map((f: any) => [f.id, f.property])).toEqual([
+      [bundle.objects[2]!.id, "description"],
+      [bundle.objects[3]!.id, "confidence"],
+      [bundle.objects[4]!.id, "valid_until"],
+      [bundle.objects[5]!.id, "pattern"],
+      [bundle.objects[6]!.id, "labels[1]"],
     ]);
-    for (const o of out.objects.slice(1)) expect(o.indicators).toEqual([]);
-    expect(out).toMatchObject({ imported: 1, failed: 8 });
-    expect(await storedIndicators()).toBe(before + 1);
+    expect(out).toMatchObject({ successCount: 2, failureCount: 5 });
+    expect(await storedIndicators()).toBe(before + 2);
   });
 
   it("refuses a lone surrogate in every string of the incident mutations as an error value naming the field, storing nothing", async () => {

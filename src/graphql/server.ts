@@ -197,6 +197,11 @@ export async function startSubgraphServer(
       res.status(503).json({ status: "unavailable", subgraph: def.name, reason: "database unreachable" });
     }
   });
+  if (def.routes) {
+    const router = express.Router();
+    def.routes(router, { hub, authenticate, contextFor });
+    app.use(router);
+  }
   app.use(
     "/graphql",
     // JSON is UTF-8: bytes that are not would be decoded as U+FFFD, and stored as text nobody sent.

@@ -1,12 +1,14 @@
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import type { EntityClass } from "@mikro-orm/core";
 import { GraphQLDateTime } from "graphql-scalars";
+import type { Router } from "express";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap, type NonEmptyArray } from "type-graphql";
 import type { MigrationSet } from "../db/orm.js";
 import type { ProjectionDefinition } from "../events/projection.js";
 import { scopeAuthChecker } from "./auth-checker.js";
-import type { Context } from "./context.js";
+import type { Viewer } from "../auth/viewer.js";
+import type { Context, HubServices } from "./context.js";
 import { buildSubgraph, type ReferenceResolvers } from "./federation.js";
 import { refuseMalformedArguments } from "./well-formed.js";
 
@@ -22,6 +24,16 @@ export interface SubgraphDefinition {
   migrations: MigrationSet;
   /** Views of other subgraphs' data, kept from the event log while the subgraph runs. */
   projections?: ProjectionDefinition[];
+  /** HTTP routes of the subgraph's own beside /graphql (the indicators' TAXII server), mounted at `router`. */
+  routes?: (router: Router, kit: SubgraphRouteKit) => void;
+}
+
+/** What a subgraph's own routes get: the same token check and per-request context as GraphQL. */
+export interface SubgraphRouteKit {
+  hub: HubServices;
+  /** The viewer of an Authorization header; throws an UNAUTHENTICATED GraphQLError naming why not. */
+  authenticate(header: string | undefined | null): Promise<Viewer>;
+  contextFor(viewer: Viewer, requestId?: unknown): Promise<Context>;
 }
 
 /**

@@ -27,7 +27,7 @@ const IDENTITY_NAMESPACE = "8f4a3c52-7c1e-4b7e-9a4e-6b0f2d1c9e57";
 const IDENTITY_CREATED = "2021-01-19T00:00:00.000Z";
 
 /** RFC 4122 version 5 (SHA-1, name-based) UUID. */
-function uuidV5(name: string, namespace: string): string {
+export function uuidV5(name: string, namespace: string): string {
   const bytes = createHash("sha1")
     .update(Buffer.from(namespace.replace(/-/g, ""), "hex"))
     .update(name)
@@ -37,6 +37,18 @@ function uuidV5(name: string, namespace: string): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The marking-definition object of a level, as OASIS publishes it. */
+export function tlpMarkingDefinition(tlp: Tlp): Record<string, unknown> {
+  return {
+    type: "marking-definition",
+    spec_version: "2.1",
+    id: TLP_MARKINGS[tlp].id,
+    created: "2022-10-01T00:00:00.000Z",
+    name: TLP_MARKINGS[tlp].name,
+    extensions: { [TLP_EXTENSION]: { extension_type: "property-extension", tlp_2_0: TLP_MARKINGS[tlp].level } },
+  };
 }
 
 export const identityIdOf = (org: string) => `identity--${uuidV5(org, IDENTITY_NAMESPACE)}`;
@@ -74,14 +86,7 @@ export function stixBundle(indicators: Indicator[]): Record<string, unknown> {
     type: "bundle",
     id,
     objects: [
-      ...levels.map((tlp) => ({
-        type: "marking-definition",
-        spec_version: "2.1",
-        id: TLP_MARKINGS[tlp].id,
-        created: "2022-10-01T00:00:00.000Z",
-        name: TLP_MARKINGS[tlp].name,
-        extensions: { [TLP_EXTENSION]: { extension_type: "property-extension", tlp_2_0: TLP_MARKINGS[tlp].level } },
-      })),
+      ...levels.map(tlpMarkingDefinition),
       ...owners.map((org) => ({
         type: "identity",
         spec_version: "2.1",

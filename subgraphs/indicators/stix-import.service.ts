@@ -12,7 +12,7 @@ import { MAX_SHARED_WITH } from "./indicator.validation.js";
 import type { StixImportItem, StixImportStatus } from "./stix-import.status.js";
 import { observablesOfPattern, reprojectIndicators } from "./stix-object.projection.js";
 import { storeVersions } from "./stix-object.store.js";
-import { meaningOf, tlpOf, type MarkingMeaning } from "./stix/markings.js";
+import { fixedTlpOf, markingRefsOf, meaningOf, tlpOf, type MarkingMeaning } from "./stix/markings.js";
 import { validateStixObject } from "./stix/schema-validation.js";
 import { versionOf } from "./stix/version.js";
 import { recordStixSightings } from "./sighting.service.js";
@@ -300,6 +300,7 @@ function planObject(object: unknown, index: number, defaultTlp: Tlp, lookup: (id
   const marked = tlpOf(o, lookup);
   if (!marked.ok) return refuse(marked.property, marked.message);
   const { version, key } = versionOf(o);
+  const tlp = marked.tlp ?? defaultTlp;
   return {
     index,
     id: String(o.id),
@@ -307,8 +308,9 @@ function planObject(object: unknown, index: number, defaultTlp: Tlp, lookup: (id
     version,
     key,
     specVersion: typeof o.spec_version === "string" ? o.spec_version : "2.1",
-    tlp: marked.tlp ?? defaultTlp,
-    tlpMarked: marked.tlp !== null,
+    tlp,
+    // Exports add the official TLP 2.0 marking unless the object carries one of OASIS's own at its level.
+    tlpMarked: markingRefsOf(o).some((ref) => fixedTlpOf(ref.id) === tlp),
     revoked: o.revoked === true,
     object: o,
   };

@@ -18,7 +18,11 @@ export interface Observable {
   value: string;
 }
 
-/** The observables a STIX pattern names, normalised as lookups compare them, or why one cannot be. */
+/**
+ * The observables a valid STIX pattern names, normalised as lookups compare them, or why the pattern
+ * is not valid. A value that is not what its path names (a domain with a space in it, as some published
+ * reports have) is still part of a valid pattern: it is kept as written, and found as written.
+ */
 export function observablesOfPattern(pattern: string): { ok: true; observables: Observable[] } | { ok: false; message: string } {
   const parsed = parsePattern(pattern);
   if (!parsed.ok) return { ok: false, message: parsed.message };
@@ -26,9 +30,8 @@ export function observablesOfPattern(pattern: string): { ok: true; observables: 
   const seen = new Set<string>();
   for (const o of equalityObservables(parsed.ast)) {
     const n = normalizeValue(o.type, o.value);
-    if (!n.ok) return { ok: false, message: `${o.path} '${o.value}': ${n.message}` };
     // URLs and file names are searched as written: normalising them would change what the pattern says.
-    const value = o.type === "URL" || o.type === "FILE_NAME" ? o.value : n.value;
+    const value = n.ok && o.type !== "URL" && o.type !== "FILE_NAME" ? n.value : o.value;
     const key = `${o.type}\u0000${value}`;
     if (!seen.has(key)) observables.push({ type: o.type, value }), seen.add(key);
   }

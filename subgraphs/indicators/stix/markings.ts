@@ -94,4 +94,5 @@ export function tlpOf(object: Record<string, unknown>, lookup: MarkingLookup): O
   return { ok: true, tlp };
 }
 
-export const isFixedTlpMarking = (id: string) => id in FIXED;
+/** The level of a TLP marking definition known by its fixed OASIS id (TLP 1.0 or 2.0). */
+export const fixedTlpOf = (id: string): Tlp | undefined => FIXED[id];

@@ -1,3 +1,4 @@
+import { excerpt } from "../../../src/text.js";
 import type { ObservableType } from "../indicator.normalize.js";
 
 /**
@@ -47,6 +48,7 @@ export type ParsedPattern = { ok: true; ast: PatternAst } | { ok: false; message
 /** Parentheses and brackets nested deeper than this are refused rather than risking the stack. */
 export const MAX_DEPTH = 100;
 
+// The grammar's reserved words (LAST among them, though no rule uses it): none of them can be a name.
 const KEYWORDS = new Set([
   "AND", "OR", "NOT", "FOLLOWEDBY", "LIKE", "MATCHES", "ISSUPERSET", "ISSUBSET", "EXISTS", "LAST", "IN", "START", "STOP", "SECONDS", "WITHIN", "REPEATS", "TIMES",
 ]);
@@ -71,6 +73,8 @@ const fail = (message: string, position: number, found?: string): never => {
 const isSpace = (c: number): boolean =>
   c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
   c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+const QUOTE = 0x27;
+const BACKSLASH = 0x5c;
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 const isIdentStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 const isIdentPart = (c: number): boolean => isIdentStart(c) || isDigit(c);
@@ -91,117 +95,112 @@ function prefixedBody(text: string, start: number, what: string): { body: string
   return { body: text.slice(start + 2, close), end: close + 1 };
 }
 
-function tokenize(text: string): Token[] {
-  const tokens: Token[] = [];
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (isSpace(c)) {
-      i++;
-      continue;
-    }
-    const start = i;
-    const ch = text[i]!;
-    const next = text[i + 1];
-    if (ch === "/" && next === "*") {
-      const close = text.indexOf("*/", i + 2);
-      if (close < 0) fail("unterminated comment", start);
-      i = close + 2;
-      continue;
-    }
-    if (ch === "/" && next === "/") {
-      while (i < n && text[i] !== "\n" && text[i] !== "\r") i++;
-      continue;
-    }
-    if (ch === "'") {
-      let value = "";
-      let from = ++i;
-      for (;;) {
-        if (i >= n) fail("unterminated string", start);
-        const d = text[i];
-        if (d === "'") break;
-        if (d === "\\") {
-          const e = text[i + 1];
-          if (e !== "'" && e !== "\\") fail("invalid escape in string (only \\' and \\\\ are allowed)", i);
-          value += text.slice(from, i) + e;
-          i += 2;
-          from = i;
-        } else i++;
-      }
-      value += text.slice(from, i);
-      i++;
-      tokens.push({ kind: "string", text: text.slice(start, i), start, end: i, value });
-      continue;
-    }
-    if ((ch === "t" || ch === "h" || ch === "b") && next === "'") {
-      if (ch === "t") {
-        const { body, end } = prefixedBody(text, start, "timestamp");
-        const m = TIMESTAMP.exec(body);
-        if (!m) fail(`invalid timestamp t'${body}' (RFC 3339 in UTC, e.g. t'2020-01-01T00:00:00Z')`, start);
-        if (Number(m![3]) > daysInMonth(Number(m![1]), Number(m![2]))) fail(`invalid timestamp t'${body}': no such day`, start);
-        tokens.push({ kind: "timestamp", text: text.slice(start, end), start, end, value: body });
-        i = end;
-      } else if (ch === "h") {
-        const { body, end } = prefixedBody(text, start, "hex literal");
-        if (!HEX.test(body)) fail("invalid hex literal (an even number of hex digits)", start);
-        tokens.push({ kind: "hex", text: text.slice(start, end), start, end, value: body });
-        i = end;
-      } else {
-        const { body, end } = prefixedBody(text, start, "binary literal");
-        if (!BASE64.test(body)) fail("invalid binary literal (base64)", start);
-        tokens.push({ kind: "binary", text: text.slice(start, end), start, end, value: body });
-        i = end;
-      }
-      continue;
-    }
-    if (isIdentStart(c)) {
-      let hyphen = false;
-      i++;
-      for (; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x2d) hyphen = true;
-        else if (!isIdentPart(d)) break;
-      }
-      const word = text.slice(start, i);
-      if (KEYWORDS.has(word)) tokens.push({ kind: "keyword", text: word, start, end: i });
-      else if (word === "true" || word === "false") tokens.push({ kind: "bool", text: word, start, end: i, value: word === "true" });
-      else tokens.push({ kind: "ident", text: word, start, end: i, hyphen });
-      continue;
-    }
-    const signed = (ch === "+" || ch === "-") && (isDigit(text.charCodeAt(i + 1)) || (next === "." && isDigit(text.charCodeAt(i + 2))));
-    if (isDigit(c) || signed || (ch === "." && isDigit(text.charCodeAt(i + 1)))) {
-      if (signed) i++;
-      const digitsStart = i;
-      while (isDigit(text.charCodeAt(i))) i++;
-      if (text[i] === "." && isDigit(text.charCodeAt(i + 1))) {
-        i++;
-        while (isDigit(text.charCodeAt(i))) i++;
-        tokens.push({ kind: "float", text: text.slice(start, i), start, end: i, value: Number(text.slice(start, i)) });
-      } else {
-        if (i - digitsStart > 1 && text[digitsStart] === "0") fail("integer with a leading zero", start);
-        tokens.push({ kind: "int", text: text.slice(start, i), start, end: i, value: Number(text.slice(start, i)) });
-      }
-      continue;
-    }
-    const two = text.slice(i, i + 2);
-    if (two === "==" || two === "!=" || two === "<>" || two === "<=" || two === ">=") {
-      tokens.push({ kind: "op", text: two === "==" ? "=" : two === "<>" ? "!=" : two, start, end: i + 2 });
-      i += 2;
-      continue;
-    }
-    if (ch === "=" || ch === "<" || ch === ">") {
-      tokens.push({ kind: "op", text: ch, start, end: ++i });
-      continue;
-    }
-    if ("[]():.,*".includes(ch)) {
-      tokens.push({ kind: "punct", text: ch, start, end: ++i });
-      continue;
-    }
-    fail(`unexpected character ${JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))}`, start);
+/** Tokens one at a time, so that a syntax error is reported before any lexical error after it. */
+class Lexer {
+  private i = 0;
+
+  constructor(private readonly text: string) {}
+
+  private token(kind: TokenKind, start: number, end: number, value?: Token["value"], hyphen?: boolean): Token {
+    this.i = end;
+    return { kind, text: this.text.slice(start, end), start, end, value, hyphen };
   }
-  tokens.push({ kind: "eof", text: "", start: n, end: n });
-  return tokens;
+
+  next(): Token {
+    const text = this.text;
+    const n = text.length;
+    let i = this.i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (isSpace(c)) {
+        i++;
+        continue;
+      }
+      const start = i;
+      const ch = text[i]!;
+      const next = text[i + 1];
+      if (ch === "/" && next === "*") {
+        const close = text.indexOf("*/", i + 2);
+        if (close < 0) fail("unterminated comment", start);
+        i = close + 2;
+        continue;
+      }
+      if (ch === "/" && next === "/") {
+        while (i < n && text[i] !== "\n" && text[i] !== "\r") i++;
+        continue;
+      }
+      if (c === QUOTE) {
+        let value = "";
+        let from = ++i;
+        for (;;) {
+          if (i >= n) fail("unterminated string", start);
+          const d = text.charCodeAt(i);
+          if (d === QUOTE) break;
+          if (d === BACKSLASH) {
+            const e = text.charCodeAt(i + 1);
+            if (e !== QUOTE && e !== BACKSLASH) fail("invalid escape in string (only \\' and \\\\ are allowed)", i);
+            value += text.slice(from, i);
+            from = ++i;
+          }
+          i++;
+        }
+        value += text.slice(from, i);
+        return this.token("string", start, i + 1, value);
+      }
+      if ((ch === "t" || ch === "h" || ch === "b") && next === "'") {
+        if (ch === "t") {
+          const { body, end } = prefixedBody(text, start, "timestamp");
+          const m = TIMESTAMP.exec(body);
+          if (!m) fail(`invalid timestamp t'${excerpt(body, 40)}' (RFC 3339 in UTC, e.g. t'2020-01-01T00:00:00Z')`, start);
+          if (Number(m![3]) > daysInMonth(Number(m![1]), Number(m![2]))) fail(`invalid timestamp t'${body}': no such day`, start);
+          return this.token("timestamp", start, end, body);
+        } else if (ch === "h") {
+          const { body, end } = prefixedBody(text, start, "hex literal");
+          if (!HEX.test(body)) fail("invalid hex literal (an even number of hex digits)", start);
+          return this.token("hex", start, end, body);
+        } else {
+          const { body, end } = prefixedBody(text, start, "binary literal");
+          if (!BASE64.test(body)) fail("invalid binary literal (base64)", start);
+          return this.token("binary", start, end, body);
+        }
+      }
+      if (isIdentStart(c)) {
+        let hyphen = false;
+        i++;
+        for (; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d === 0x2d) hyphen = true;
+          else if (!isIdentPart(d)) break;
+        }
+        const word = text.slice(start, i);
+        if (KEYWORDS.has(word)) return this.token("keyword", start, i);
+        if (word === "true" || word === "false") return this.token("bool", start, i, word === "true");
+        return this.token("ident", start, i, undefined, hyphen);
+      }
+      const signed = (ch === "+" || ch === "-") && (isDigit(text.charCodeAt(i + 1)) || (next === "." && isDigit(text.charCodeAt(i + 2))));
+      if (isDigit(c) || signed || (ch === "." && isDigit(text.charCodeAt(i + 1)))) {
+        if (signed) i++;
+        const digitsStart = i;
+        while (isDigit(text.charCodeAt(i))) i++;
+        if (text[i] === "." && isDigit(text.charCodeAt(i + 1))) {
+          i++;
+          while (isDigit(text.charCodeAt(i))) i++;
+          return this.token("float", start, i, Number(text.slice(start, i)));
+        }
+        if (i - digitsStart > 1 && text[digitsStart] === "0") fail("integer with a leading zero", start);
+        return this.token("int", start, i, Number(text.slice(start, i)));
+      }
+      const two = text.slice(i, i + 2);
+      if (two === "==" || two === "!=" || two === "<>" || two === "<=" || two === ">=") {
+        const op = this.token("op", start, i + 2);
+        op.text = two === "==" ? "=" : two === "<>" ? "!=" : two;
+        return op;
+      }
+      if (ch === "=" || ch === "<" || ch === ">" || "[]():.,*".includes(ch)) return this.token(ch === "=" || ch === "<" || ch === ">" ? "op" : "punct", start, i + 1);
+      return fail(`unexpected character ${JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))}`, start);
+    }
+    return this.token("eof", n, n);
+  }
 }
 
 // stix2-patterns checks values compared with `…hashes.<algorithm>` against these forms.
@@ -221,16 +220,30 @@ const HASH_FORMS: Record<string, [RegExp, string]> = {
   WHIRLPOOL: [/^[a-fA-F0-9]{128}$/, "WHIRLPOOL"],
 };
 
-const tokenName = (t: Token): string => (t.kind === "eof" ? "end of pattern" : `'${t.text.length > 40 ? `${t.text.slice(0, 40)}…` : t.text}'`);
+const QUOTED: TokenKind[] = ["string", "timestamp", "hex", "binary"];
+const tokenName = (t: Token): string => {
+  if (t.kind === "eof") return "end of pattern";
+  const text = excerpt(t.text, 40);
+  return QUOTED.includes(t.kind) ? text : `'${text}'`;
+};
 
 class Parser {
+  private readonly tokens: Token[] = [];
   private i = 0;
   private depth = 0;
 
-  constructor(private readonly tokens: Token[]) {}
+  constructor(private readonly lexer: Lexer) {}
 
   private get t(): Token {
-    return this.tokens[this.i]!;
+    return this.peek(0);
+  }
+
+  private peek(ahead: number): Token {
+    while (this.tokens.length <= this.i + ahead) {
+      const last = this.tokens[this.tokens.length - 1];
+      this.tokens.push(last?.kind === "eof" ? last : this.lexer.next());
+    }
+    return this.tokens[this.i + ahead]!;
   }
 
   private is(text: string, kind: TokenKind = "punct"): boolean {
@@ -417,7 +430,8 @@ class Parser {
         literal = { type: "bool", value: t.value as boolean };
         break;
       default:
-        return this.expected(t.kind === "ident" ? `${what} (an object path cannot be compared with another)` : what);
+        if (t.kind !== "ident") return this.expected(what);
+        return this.expected(this.peek(1).text === ":" ? `${what} (an object path cannot be compared with another)` : `${what} (strings are quoted: '…')`);
     }
     this.i++;
     return { literal, token: t };
@@ -476,7 +490,7 @@ function checkHash(path: ObjectPath, values: Token[]): void {
   if (!form) return;
   for (const t of values) {
     const text = t.text.replace(/'/g, "");
-    if (!form[0].test(text)) fail(`'${text.length > 40 ? `${text.slice(0, 40)}…` : text}' is not a valid ${form[1]} hash`, t.start);
+    if (!form[0].test(text)) fail(`'${excerpt(text, 40)}' is not a valid ${form[1]} hash`, t.start);
   }
 }
 
@@ -495,7 +509,7 @@ export function parsePattern(text: string): ParsedPattern {
   try {
     const missing = firstBracket(text);
     if (missing !== null) fail("expected '[' (a pattern starts with an observation)", missing);
-    return { ok: true, ast: new Parser(tokenize(text)).pattern() };
+    return { ok: true, ast: new Parser(new Lexer(text)).pattern() };
   } catch (e) {
     if (e instanceof PatternError) return { ok: false, message: e.message, position: e.position };
     throw e;

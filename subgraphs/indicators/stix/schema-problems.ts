@@ -81,7 +81,8 @@ function collapse(errors: ErrorObject[]): ErrorObject[] {
 
 const TYPE_NAMES: Record<string, string> = { string: "a string", array: "a list", object: "an object", integer: "an integer", number: "a number", boolean: "true or false", null: "null" };
 const show = (v: unknown) => (typeof v === "string" ? `'${v}'` : JSON.stringify(v));
-export const TIMESTAMP_RULE = "not a STIX timestamp (YYYY-MM-DDTHH:mm:ss[.s+]Z)";
+const TIMESTAMP_RULE = "not a STIX timestamp (YYYY-MM-DDTHH:mm:ss[.s+]Z)";
+const TIMESTAMP = new RegExp(TIMESTAMP_PATTERN);
 export const IDENTIFIER_RULE = "must be an identifier of the form type--uuid";
 
 /** The reserved names core.json refuses with `not: { anyOf: [{ required: [...] }] }`, present in the data. */
@@ -163,7 +164,7 @@ function patternMessage(pattern: string, value: unknown, propertyName?: string):
   if (propertyName !== undefined) return "not an allowed name here";
   if (pattern === IDENTIFIER_PATTERN) return IDENTIFIER_RULE;
   if (pattern === TIMESTAMP_PATTERN) {
-    return typeof value === "string" && new RegExp(TIMESTAMP_PATTERN).test(value) && !isRealDate(value) ? "not a real date" : TIMESTAMP_RULE;
+    return typeof value === "string" && TIMESTAMP.test(value) && !isRealDate(value) ? "not a real date" : TIMESTAMP_RULE;
   }
   if (pattern === MILLIS_PATTERN) return "must be precise to the millisecond (YYYY-MM-DDTHH:mm:ss.sssZ)";
   const prefix = /^\^\(?([a-z|-]+?)\)?--$/.exec(pattern);

@@ -39,18 +39,20 @@ function tidy(problems: StixProblem[]): StixProblem[] {
  * Every `*_ref` and `*_refs` under `value` must hold identifiers. observed-data's deprecated `objects`
  * is skipped: its references are keys of that dictionary ("0", "1"), not identifiers.
  */
-function checkRefs(value: object, path: string, report: (property: string, message: string) => void) {
-  for (const [key, v] of Object.entries(value)) {
-    const at = childPath(path, key, value);
+function checkRefs(value: Record<string, unknown>, path: string, report: (property: string, message: string) => void) {
+  // Paths are built only for what is reported or descended into: this runs on every object.
+  for (const key in value) {
+    const v = value[key];
     if (key.endsWith("_ref")) {
-      if (typeof v !== "string" || !IDENTIFIER.test(v)) report(at, IDENTIFIER_RULE);
+      if (typeof v !== "string" || !IDENTIFIER.test(v)) report(childPath(path, key, value), IDENTIFIER_RULE);
     } else if (key.endsWith("_refs")) {
+      const at = childPath(path, key, value);
       if (!Array.isArray(v)) report(at, "must be a list of identifiers of the form type--uuid");
       else {
         for (const [i, ref] of v.entries()) if (typeof ref !== "string" || !IDENTIFIER.test(ref)) report(childPath(at, i, v), IDENTIFIER_RULE);
       }
     } else if (v !== null && typeof v === "object" && !(path === "" && key === "objects")) {
-      checkRefs(v, at, report);
+      checkRefs(v as Record<string, unknown>, childPath(path, key, value), report);
     }
   }
 }
