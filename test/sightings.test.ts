@@ -190,6 +190,25 @@ describe("sightings and decaying scores, through the gateway", () => {
     expect(await look({ m: 80 })).toEqual([newId]);
   });
 
+  it("counts imported STIX sightings: seen times from created when absent, a newer version replacing the older", async () => {
+    const [id] = await publish([{ type: "IPV4", value: ip(), tlp: "GREEN", confidence: 80 }]);
+    const sid = `sighting--${crypto.randomUUID()}`;
+    const created = new Date(Date.now() - 2 * DAY).toISOString();
+    const IMPORT = `mutation($b: JSONObject!) { importStixBundle(bundle: $b, tlp: GREEN) { status failures { id property message } } }`;
+    const send = async (object: Record<string, unknown>) => {
+      const res = await t.gql(IMPORT, { b: { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects: [object] } }, tc);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.importStixBundle.failures).toEqual([]);
+    };
+    const base = { type: "sighting", spec_version: "2.1", id: sid, created, sighting_of_ref: id };
+    await send({ ...base, modified: created });
+    expect((await t.gql(READ, { id }, tb)).data.indicator.sightings).toEqual({ count: 0, sightings: 1, orgs: [c], firstSeen: created, lastSeen: created });
+
+    const later = new Date(Date.now() - DAY).toISOString();
+    await send({ ...base, modified: later, count: 4, first_seen: created, last_seen: later });
+    expect((await t.gql(READ, { id }, tb)).data.indicator.sightings).toEqual({ count: 4, sightings: 1, orgs: [c], firstSeen: created, lastSeen: later });
+  });
+
   it("names the field at fault, every one at once", async () => {
     const [id] = await publish([{ type: "IPV4", value: ip(), tlp: "GREEN" }]);
     const now = Date.now();

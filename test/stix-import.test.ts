@@ -12,6 +12,7 @@ const IMPORT = `mutation($b: JSONObject!, $tlp: TLP!, $with: [String!]) {
   }
 }`;
 const INDICATOR = `query($id: ID!) { indicator(id: $id) { id type value pattern patternType name indicatorTypes tlp confidence labels description revoked owner modifiedAt } }`;
+// The examples' indicators are years old, long past their lifetimes: expired, so asked for explicitly.
 const LOOKUP = `query($v: [String!]!) { lookupIndicators(values: $v, includeExpired: true) { id owner description pattern } }`;
 
 const bundle = (objects: unknown[]) => ({ type: "bundle", id: "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", objects });
