@@ -6,6 +6,7 @@ import { markingDefinitionsFor } from "./stix-object.export.js";
 import type { StixObjectsFilter } from "./stix-object.input.js";
 import { StixObjectQuery, type StixObjectFilter, type VersionMatch } from "./stix-object.query.js";
 import type { StixObjectsPage } from "./stix-object.type.js";
+import { STIX_ID, STIX_TYPE } from "./stix/identifiers.js";
 import { timestampKey } from "./stix/version.js";
 import { readPageToken, signPageToken } from "./taxii/paging-token.js";
 
@@ -13,8 +14,6 @@ import { readPageToken, signPageToken } from "./taxii/paging-token.js";
 
 const DEFAULT_PAGE = 100;
 const LIST = "graphql/stixObjects";
-const TYPE = /^[a-z0-9][a-z0-9-]{0,249}$/;
-const ID = /^[a-z0-9][a-z0-9-]{0,249}--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function checkList(values: string[] | null | undefined, pattern: RegExp, field: string, what: string): string[] | null {
   if (!values?.length) return null;
@@ -41,8 +40,8 @@ function filterOf(f: StixObjectsFilter | null | undefined): StixObjectFilter {
   return {
     owner: f?.owner ?? null,
     tlp: f?.tlp?.length ? f.tlp : null,
-    types: checkList(f?.types, TYPE, "types", "a STIX type"),
-    ids: checkList(f?.ids, ID, "ids", "a STIX id"),
+    types: checkList(f?.types, STIX_TYPE, "types", "a STIX type"),
+    ids: checkList(f?.ids, STIX_ID, "ids", "a STIX id"),
     specVersions: null,
     addedAfter: f?.addedAfter ? f.addedAfter.toISOString() : null,
     versions: versionsOf(f?.versions),

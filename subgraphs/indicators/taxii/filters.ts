@@ -1,5 +1,6 @@
 import type { Request } from "express";
 import type { StixObjectFilter, VersionMatch } from "../stix-object.query.js";
+import { STIX_ID, STIX_TYPE } from "../stix/identifiers.js";
 import { timestampKey } from "../stix/version.js";
 import { badRequest } from "./errors.js";
 
@@ -17,8 +18,6 @@ export interface ObjectQuery {
 }
 
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
-const TYPE = /^[a-z0-9][a-z0-9-]{0,249}$/;
-const ID = /^[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const SPEC_VERSION = /^\d\.\d$/;
 const MAX_VALUES = 1000;
 
@@ -66,8 +65,8 @@ export function objectQuery(req: Request, maxPage: number, options: { versions: 
   const addedAfter = param(req, "added_after");
   if (addedAfter !== undefined && !TIMESTAMP.test(addedAfter)) throw badRequest(`added_after: '${addedAfter.slice(0, 40)}' is not a timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)`);
   const filter: ObjectQuery["filter"] = {};
-  const types = list(req, "match[type]", TYPE, "a STIX type");
-  const ids = list(req, "match[id]", ID, "a STIX id");
+  const types = list(req, "match[type]", STIX_TYPE, "a STIX type");
+  const ids = list(req, "match[id]", STIX_ID, "a STIX id");
   const specVersions = list(req, "match[spec_version]", SPEC_VERSION, "a STIX spec version (such as 2.1)");
   const version = options.versions ? versions(req) : undefined;
   if (!options.versions && param(req, "match[version]") !== undefined) throw badRequest("match[version]: not a parameter of this endpoint");

@@ -1,3 +1,4 @@
+import { STIX_ID } from "../stix/identifiers.js";
 import type { Request, Response } from "express";
 import type { KeyRing } from "../../../src/crypto/keyed-hash.js";
 import type { Context } from "../../../src/graphql/context.js";
@@ -17,8 +18,6 @@ import { statusResource } from "./status.js";
 function envelope(page: TaxiiPage): Record<string, unknown> {
   return { more: page.more, ...(page.next ? { next: page.next } : {}), ...(page.objects.length ? { objects: page.objects.map((o) => o.object) } : {}) };
 }
-
-const STIX_ID = /^[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function objectId(req: Request): string {
   const id = String(req.params.objectId);
