@@ -10,7 +10,7 @@ import { parseStixId } from "../../src/graphql/ids.js";
 import { malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import { MAX_SHARED_WITH } from "./indicator.validation.js";
 import type { StixImportItem, StixImportStatus } from "./stix-import.status.js";
-import { observablesOfPattern, reprojectIndicators } from "./stix-object.projection.js";
+import { observablesOfPattern, reprojectIndicators, versionKeyOf, type Observable } from "./stix-object.projection.js";
 import { storeVersions, type NewVersion } from "./stix-object.store.js";
 import { fixedTlpOf, markingRefsOf, meaningOf, tlpOf, type MarkingMeaning } from "./stix/markings.js";
 import { validateStixObject } from "./stix/schema-validation.js";
@@ -44,6 +44,8 @@ export interface ImportOptions {
 /** An object that passed every check: the version to store, but for whom it is shared with. */
 interface Planned extends Omit<NewVersion, "sharedWith"> {
   index: number;
+  /** An indicator's observables, from the pattern parsed when it was checked. */
+  observables?: Observable[];
 }
 
 interface JobRow {
@@ -235,8 +237,9 @@ export class StixImportService {
     if (!toInsert.length) return { ok, refused };
     await storeVersions(em, owner, toInsert.map((p) => ({ ...p, sharedWith })));
     const events: NewEvent[] = [];
-    const indicatorIds = [...new Set(toInsert.filter((p) => p.type === "indicator").map((p) => p.id))];
-    events.push(...(await reprojectIndicators(em, owner, indicatorIds)).events);
+    const indicators = toInsert.filter((p) => p.type === "indicator");
+    const parsed = new Map(indicators.flatMap((p) => (p.observables ? [[versionKeyOf(p.id, p.key), p.observables] as const] : [])));
+    events.push(...(await reprojectIndicators(em, owner, [...new Set(indicators.map((p) => p.id))], parsed)).events);
     const sightings = toInsert.filter((p) => p.type === "sighting" && parseStixId("indicator", p.object.sighting_of_ref) && newest.get(p.id)?.key === p.key);
     if (sightings.length) {
       const recorded = await recordStixSightings(
@@ -305,9 +308,11 @@ function planObject(object: unknown, index: number, defaultTlp: Tlp, lookup: (id
     const [first, ...more] = problems;
     return refuse(first!.property, [first!.message, ...more.map((p) => `${p.property}: ${p.message}`)].join("; "));
   }
+  let observables: Observable[] | undefined;
   if (o.type === "indicator" && o.pattern_type === "stix") {
     const parsed = observablesOfPattern(String(o.pattern));
     if (!parsed.ok) return refuse("pattern", parsed.message);
+    observables = parsed.observables;
   }
   if (o.type === "sighting" && typeof o.first_seen === "string" && typeof o.last_seen === "string" && Date.parse(o.last_seen) < Date.parse(o.first_seen)) {
     return refuse("last_seen", "before first_seen");
@@ -328,5 +333,6 @@ function planObject(object: unknown, index: number, defaultTlp: Tlp, lookup: (id
     tlpMarked: markingRefsOf(o).some((ref) => fixedTlpOf(ref.id) === tlp),
     revoked: o.revoked === true,
     object: o,
+    observables,
   };
 }

@@ -38,6 +38,9 @@ export function observablesOfPattern(pattern: string): { ok: true; observables: 
   return { ok: true, observables };
 }
 
+/** The key of one version of an object in a map of what was worked out from it. */
+export const versionKeyOf = (id: string, versionKey: string) => `${id}\u0000${versionKey}`;
+
 interface NewestVersion {
   id: string;
   version_key: string;
@@ -52,8 +55,15 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 /**
  * Brings the indicator rows of `ids` (full STIX ids) of `owner` in line with the newest version each
  * has in the store; an id with no version left loses its row. Returns the rows written and their events.
+ * `parsed` holds observables the caller already took from patterns, by id and version key, so an import
+ * does not parse each pattern twice.
  */
-export async function reprojectIndicators(em: EntityManager, owner: string, ids: readonly string[]): Promise<{ written: IndicatorRow[]; events: NewEvent[] }> {
+export async function reprojectIndicators(
+  em: EntityManager,
+  owner: string,
+  ids: readonly string[],
+  parsed: ReadonlyMap<string, Observable[]> = new Map(),
+): Promise<{ written: IndicatorRow[]; events: NewEvent[] }> {
   if (!ids.length) return { written: [], events: [] };
   const newest = await query<NewestVersion>(
     em,
@@ -65,9 +75,10 @@ export async function reprojectIndicators(em: EntityManager, owner: string, ids:
   const rows = newest.map((v) => {
     const o = v.object;
     const pattern = String(o.pattern);
-    const parsed = o.pattern_type === "stix" ? observablesOfPattern(pattern) : { ok: true as const, observables: [] };
+    const known = parsed.get(versionKeyOf(v.id, v.version_key));
+    const fresh = known || o.pattern_type !== "stix" ? null : observablesOfPattern(pattern);
     // Stored objects passed the same check on import; one that no longer parses names no observable.
-    const observables = parsed.ok ? parsed.observables : [];
+    const observables = known ?? (fresh?.ok ? fresh.observables : []);
     return {
       id: v.id.slice("indicator--".length),
       type: observables[0]?.type ?? null,
