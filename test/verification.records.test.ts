@@ -95,7 +95,7 @@ describe("customer identification records", () => {
     tokens[Q] = await t.token(Q, "PROVIDER", provider);
     tokens[A] = await t.token(A, "AGENCY", ["accounts:read", "verification:disclose"]);
     unscoped = await t.token(P, "PROVIDER", ["accounts:read", "accounts:write"]);
-    fresh.push(...(await registerAccounts(t, tokens[P]!, Array.from({ length: 16 }, () => ({ jurisdiction: "FR" })))));
+    fresh.push(...(await registerAccounts(t, tokens[P]!, Array.from({ length: 30 }, () => ({ jurisdiction: "FR" })))));
     [qAccount] = await registerAccounts(t, tokens[Q]!, [{ jurisdiction: "DE" }]);
     db = new pg.Client({ connectionString: inject("databaseUrl") });
     await db.connect();
@@ -308,6 +308,36 @@ describe("customer identification records", () => {
     }
     const write = await t.gql(OPEN_RECORD, { in: recordInput(account()) }, unscoped);
     expect(write.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  });
+
+  it("lets an agency read the one record an approved, unexpired disclosure names, and audits it as such", async () => {
+    const record = await openRecord(t, tokens[P]!, account());
+    const other = await openRecord(t, tokens[P]!, account());
+    const url = t.subgraphUrl("verification");
+    const statusVia = async (accountId: string) => (await t.gql(ENTITIES, { r: [{ __typename: "Account", id: accountId }] }, tokens[A], url)).data._entities[0].verificationStatus;
+    // The disclosure workflow is its own part of the subgraph: here its approved row, as the access rule reads it.
+    const requestId = randomUUID();
+    await db.query(
+      `insert into verification.disclosure_request (id, owner, account_id, record_id, requester, requested_by, legal_basis, status, requested_at, decided_at, decided_by, decision_reason, access_until)
+       values ($1, $2, $3, $4, $5, 'agent-1', 'test basis', $6, $7, $7, 'officer-1', 'ok', $8)`,
+      [requestId, P, uuidOf(record.accountId), uuidOf(record.id), A, "REQUESTED", clock.now(), new Date(clock.now().getTime() + DAY)],
+    );
+    // Requested, not approved: nothing.
+    expect(await read(tokens[A]!, record.accountId)).toBeNull();
+    expect(await statusVia(record.accountId)).toBeNull();
+    await db.query(`update verification.disclosure_request set status = 'APPROVED' where id = $1`, [requestId]);
+    const seen = await read(tokens[A]!, record.accountId);
+    expect(seen).toMatchObject({ id: record.id, customer: record.customer, status: "PENDING" });
+    expect(await statusVia(record.accountId)).toBe("PENDING");
+    const { rows } = await db.query(`select org, actor_org, detail from verification.audit_trail where record_id = $1 and action = 'RECORD_READ'`, [uuidOf(record.id)]);
+    expect(rows).toEqual([{ org: P, actor_org: A, detail: { via: "DISCLOSURE", disclosure: requestId } }]);
+    // Only that account's record; and the agency finds nothing by identifier, nor writes.
+    expect(await read(tokens[A]!, other.accountId)).toBeNull();
+    expect(await statusVia(other.accountId)).toBeNull();
+    // When the grant ends, so does the access.
+    await db.query(`update verification.disclosure_request set access_until = $2 where id = $1`, [requestId, new Date(clock.now().getTime() - 1000)]);
+    expect(await read(tokens[A]!, record.accountId)).toBeNull();
+    expect(await statusVia(record.accountId)).toBeNull();
   });
 
   it("puts each status change on the event log with ids and the status only", async () => {
