@@ -308,6 +308,17 @@ describe("customer identification records", () => {
     }
     const write = await t.gql(OPEN_RECORD, { in: recordInput(account()) }, unscoped);
     expect(write.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    // A write-only token cannot read records back through the answers of its changes.
+    const writeOnly = await t.token(P, "PROVIDER", ["accounts:read", "verification:write"]);
+    const before = await stored();
+    for (const [query, vars] of [
+      [OPEN_RECORD, { in: recordInput(account()) }],
+      [SET_STATUS, { id: record.id, s: "UNVERIFIED", r: "x" }],
+    ] as const) {
+      const res = await t.gql(query, vars, writeOnly);
+      expect(res.errors?.[0]).toMatchObject({ message: "this operation needs the scope 'verification:read'", extensions: { code: "FORBIDDEN" } });
+    }
+    expect(await stored()).toEqual(before);
   });
 
   it("lets an agency read the one record an approved, unexpired disclosure names, and audits it as such", async () => {
