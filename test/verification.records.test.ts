@@ -193,9 +193,18 @@ describe("customer identification records", () => {
     await refused(tokens[P]!, SET_STATUS, { id: record.id, s: "PENDING", r: "x" }, { field: "status", message: /a closed record stays closed/ });
     await refused(tokens[P]!, ADD_CHECK, { id: record.id, in: { subject: "customer", method: "NON_DOCUMENTARY", source: "s", result: "PASS" } }, { field: "recordId", message: /CLOSED/ });
 
-    // Every move is on the record's status log, its reason sealed.
-    const { rows } = await db.query(`select from_status, to_status, reason from verification.status_change where record_id = $1 order by seq`, [uuidOf(record.id)]);
-    expect(rows.map((r) => `${r.from_status}>${r.to_status}`)).toEqual(["null>PENDING", "PENDING>UNVERIFIED", "UNVERIFIED>VERIFIED", "VERIFIED>PENDING", "PENDING>VERIFIED", "VERIFIED>CLOSED"]);
+    // Every move is on the record's status log with its reason, which is stored sealed.
+    expect(closed.statusHistory.map((c: any) => `${c.from}>${c.to}: ${c.reason}`)).toEqual([
+      "null>PENDING: record opened",
+      "PENDING>UNVERIFIED: documents pending",
+      "UNVERIFIED>VERIFIED: passport seen",
+      "VERIFIED>PENDING: periodic re-verification",
+      "PENDING>VERIFIED: identity verified",
+      "VERIFIED>CLOSED: account closed",
+    ]);
+    expect(closed.statusHistory.every((c: any) => c.by.startsWith(`${P}/`))).toBe(true);
+    const { rows } = await db.query(`select reason from verification.status_change where record_id = $1 order by seq`, [uuidOf(record.id)]);
+    expect(rows).toHaveLength(6);
     for (const r of rows) expect(r.reason.toString("latin1")).not.toMatch(/passport seen|documents pending/);
 
     // A FAILED record only closes.
