@@ -119,10 +119,10 @@ describe("customer identification records", () => {
       accountId: acct,
       status: "PENDING",
       usPerson: false,
-      usPersonReason: "individual: foreign (neither a US citizen nor a US permanent resident)",
+      usPersonReason: "individual: foreign (neither a US citizen nor a US permanent resident, and located outside the United States)",
       product: "compute",
       customer: { kind: "INDIVIDUAL", citizenship: ["FR"], dateOfBirth: "1985-07-14", usPerson: false },
-      beneficialOwners: [{ kind: "ENTITY", organizedIn: "LU", usPerson: false, usPersonReason: "entity: foreign (organised outside the United States)" }],
+      beneficialOwners: [{ kind: "ENTITY", organizedIn: "LU", usPerson: false, usPersonReason: "entity: foreign (organised and located outside the United States)" }],
       payments: [{ type: "CARD", cardNumber: "4111111111111111", institution: "Test Bank" }],
       emails: [{ value: "someone.else@example.org", verifiedAt }],
       phones: [{ value: "+33144556677", verifiedAt: null }],
@@ -217,7 +217,7 @@ describe("customer identification records", () => {
     const usOwner = { kind: "INDIVIDUAL", names: ["Domestic Owner"], addresses: [], citizenship: ["US"] };
     const foreignOwner = { kind: "INDIVIDUAL", names: ["Foreign Owner"], addresses: [], citizenship: ["BR"], nationalId: `BR:${tag()}99` };
     const record = await openRecord(t, tokens[P]!, account(), { beneficialOwners: [usOwner, foreignOwner] });
-    expect(record.beneficialOwners.map((o: any) => o.usPersonReason)).toEqual(["individual: a citizen of the United States", "individual: foreign (neither a US citizen nor a US permanent resident)"]);
+    expect(record.beneficialOwners.map((o: any) => o.usPersonReason)).toEqual(["individual: a citizen of the United States", "individual: foreign (neither a US citizen nor a US permanent resident, and located outside the United States)"]);
     await passCheck(t, tokens[P]!, record, "customer");
     // The US owner needs no check; the foreign one does.
     await refused(tokens[P]!, SET_STATUS, { id: record.id, s: "VERIFIED", r: "x" }, { field: "status", message: /beneficialOwners\[1\]$/ });

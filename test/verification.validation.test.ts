@@ -194,6 +194,12 @@ describe("US-person classification", () => {
     expect(classifyUsPerson({ kind: "ENTITY", organizedIn: "KY", citizenship: ["US"] }).usPerson).toBe(false);
   });
 
+  it("counts any person in the United States (EO 13984 §5(k)), as the accounts subgraph's usPerson does", () => {
+    expect(classifyUsPerson({ kind: "INDIVIDUAL", citizenship: ["RU"], locatedIn: "US" })).toEqual({ usPerson: true, reason: US_PERSON_REASONS.IN_US });
+    expect(classifyUsPerson({ kind: "ENTITY", organizedIn: "KY", locatedIn: "US" })).toEqual({ usPerson: true, reason: US_PERSON_REASONS.IN_US });
+    expect(classifyUsPerson({ kind: "INDIVIDUAL", citizenship: ["RU"], locatedIn: "DE" }).usPerson).toBe(false);
+  });
+
   it("reasons name no country but the United States", () => {
     const reasons = [
       classifyUsPerson({ kind: "INDIVIDUAL", citizenship: ["KP"], permanentResidence: "IR" }).reason,

@@ -278,7 +278,7 @@ export function checkParty(path: string, input: PartyInput, now: Date): Checked<
   const locatedIn = optionalCountry(`${path}.locatedIn`, input.locatedIn);
   if (!locatedIn.ok) return locatedIn;
 
-  const us = classifyUsPerson({ kind: input.kind, citizenship, permanentResidence: permanentResidence.value, organizedIn: organizedIn.value });
+  const us = classifyUsPerson({ kind: input.kind, citizenship, permanentResidence: permanentResidence.value, organizedIn: organizedIn.value, locatedIn: locatedIn.value });
   return {
     ok: true,
     value: {
