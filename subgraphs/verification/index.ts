@@ -1,7 +1,10 @@
 import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
 import { verificationAccounts } from "./account.projection.js";
 import { AuditResolver } from "./audit.resolver.js";
+import { DisclosureResolver } from "./disclosure.resolver.js";
 import { verificationMigrations } from "./migrations/index.js";
+import { RetentionResolver } from "./retention.resolver.js";
+import { purgeEveryProvider } from "./retention.service.js";
 
 /**
  * Customer identification records (EO 13984 §1): the provider's own, sealed, audited, and released
@@ -10,7 +13,12 @@ import { verificationMigrations } from "./migrations/index.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver],
+  resolvers: [AuditResolver, DisclosureResolver, RetentionResolver],
   migrations: { schema: "verification", migrations: verificationMigrations },
   projections: [verificationAccounts],
+  // The hourly timer purges every provider's records past retention (each provider can also ask now).
+  async prune(em, hub) {
+    const { purged, accessEventsPurged } = await purgeEveryProvider(em, hub.clock());
+    return { records: purged, accessEvents: accessEventsPurged };
+  },
 };
