@@ -5,6 +5,9 @@ import { DisclosureResolver } from "./disclosure.resolver.js";
 import { verificationMigrations } from "./migrations/index.js";
 import { RetentionResolver } from "./retention.resolver.js";
 import { purgeEveryProvider } from "./retention.service.js";
+import { recordReferences } from "./record.reference.js";
+import { AccountVerificationResolver, RecordResolver } from "./record.resolver.js";
+import { AccountRef } from "./record.type.js";
 
 /**
  * Customer identification records (EO 13984 §1): the provider's own, sealed, audited, and released
@@ -13,7 +16,10 @@ import { purgeEveryProvider } from "./retention.service.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver, DisclosureResolver, RetentionResolver],
+  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver, DisclosureResolver, RetentionResolver],
+  // Account is reached by no query of this subgraph, only through `_entities`.
+  orphanedTypes: [AccountRef],
+  references: recordReferences,
   migrations: { schema: "verification", migrations: verificationMigrations },
   projections: [verificationAccounts],
   // The hourly timer purges every provider's records past retention (each provider can also ask now).
