@@ -2,6 +2,7 @@ import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { supergraphFromSchemaDir, type SubgraphEndpoint } from "../gateway/compose.js";
 import { createTokenVerifier } from "../src/auth/jwt.js";
 import { loadKeyRing } from "../src/crypto/keyed-hash.js";
+import { loadRecordKeys } from "../src/crypto/record-keys.js";
 import type { Config } from "../src/config.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/db/embedded.js";
 import { hubMigrations } from "../src/db/migrations/index.js";
@@ -20,6 +21,8 @@ export interface HubOptions {
   subgraphs: readonly SubgraphDefinition[];
   /** Serve the gateway too, over these subgraphs plus any in SUBGRAPH_URLS. */
   gateway: boolean;
+  /** The clock of period rules (retention, grants); the wall clock unless a test brings its own. */
+  clock?: () => Date;
 }
 
 export interface RunningHub {
@@ -93,7 +96,15 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
       const events = new EventStream(databaseUrl!, log.child({ component: "events" }));
       await events.start();
       stops.push(() => events.close());
-      services = { config, log, orgs: new OrgDirectory(), events, identifierKeys: await loadKeyRing(config) };
+      services = {
+        config,
+        log,
+        orgs: new OrgDirectory(),
+        events,
+        identifierKeys: await loadKeyRing(config),
+        recordKeys: await loadRecordKeys(config),
+        clock: options.clock ?? (() => new Date()),
+      };
 
       const { SUBGRAPH_PORT_BASE: base, HOST: host } = config.server;
       for (const [index, def] of options.subgraphs.entries()) {

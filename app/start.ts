@@ -17,7 +17,7 @@ try {
     "",
     `Watchfloor is up: ${hub.gateway!.url} (HTTP, SSE and graphql-ws)`,
     `  health:    ${hub.gateway!.url.replace(/\/graphql$/, "/healthz")}`,
-    ...hub.subgraphs.map((s) => `  subgraph:  ${s.name.padEnd(11)} ${s.url}`),
+    ...hub.subgraphs.map((s) => `  subgraph:  ${s.name.padEnd(12)} ${s.url}`),
     `  database:  ${config.database.DATABASE_URL ? "DATABASE_URL" : `embedded PostgreSQL, data in ${config.database.DATA_DIR}/pg`}`,
     usesDevIssuer(config)
       ? `  a token:   npm run token -- --org acme-cloud --kind PROVIDER --scopes "indicators:read indicators:write"`

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { KeyRing } from "../src/crypto/keyed-hash.js";
-import { canonical, hashInput, type IdentifierType } from "../subgraphs/accounts/identifier.canonical.js";
+import { canonical, hashInput, type IdentifierType } from "../src/identifiers/canonical.js";
 
 /**
  * Accounts: `matchIdentifiers` (1,000 identifiers per call against a million stored hashes) through

@@ -211,6 +211,8 @@ async function main(): Promise<number> {
     AUTH_ISSUER: DEV_ISSUER,
     AUTH_AUDIENCE: DEV_AUDIENCE,
     IDENTIFIER_HASH_KEYS: `bench-1:${randomBytes(32).toString("base64")}`,
+    RECORD_MASTER_KEYS: `bench-master-1:${randomBytes(32).toString("base64")}`,
+    RECORD_INDEX_KEYS: `bench-index-1:${randomBytes(32).toString("base64")}`,
     // The match figure makes hundreds of 1,000-identifier calls from one org.
     MATCH_DAILY_BUDGET: "10000000",
     APOLLO_TELEMETRY_DISABLED: "true",

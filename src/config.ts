@@ -139,6 +139,36 @@ const IdentifiersSchema = z.object({
   MATCH_DAILY_BUDGET: positiveInt.max(10_000_000).default(10_000),
 });
 
+/** A ring of AES-256 master keys: `id:base64key` pairs, each key exactly 32 bytes, the first wrapping new data keys. */
+const MASTER_RING = /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/_-]{43}=?(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/_-]{43}=?)*$/;
+
+/**
+ * Customer identification records (EO 13984 §1). The periods and thresholds follow the Commerce
+ * proposed rule of January 2024 (89 FR 5698); the rule is not final, so each is a setting.
+ */
+const VerificationSchema = z.object({
+  /**
+   * Master keys that wrap each record's data key (AES-256-GCM). Rotation: put a new key first, keep
+   * the old ones, run `npm run rewrap-record-keys`; then the old ones may go. Unset in development:
+   * the hub makes one under DATA_DIR/keys.
+   */
+  RECORD_MASTER_KEYS: optionalString.pipe(z.string().regex(MASTER_RING, "id:base64key pairs (each key exactly 32 bytes) separated by commas").optional()),
+  /** Keys of the blind index (HMAC-SHA-256) for exact lookups of national ids, e-mails, phones and cards. */
+  RECORD_INDEX_KEYS: optionalString.pipe(z.string().regex(KEYRING, "id:base64key pairs (keys of 32 bytes or more) separated by commas").optional()),
+  /** Records are kept this long after the later of the account's closure and its last access. */
+  CIP_RETENTION_DAYS: positiveInt.max(36500).default(730),
+  /** A verified customer is due for re-verification this long after its last verification. */
+  CIP_REVERIFY_AFTER_DAYS: positiveInt.max(36500).default(1095),
+  /** How long an UNVERIFIED customer may keep a restricted account before it must be closed. */
+  CIP_UNVERIFIED_MAX_DAYS: positiveInt.max(3650).default(90),
+  /** Ownership (percent) from which a person is a beneficial owner. */
+  CIP_OWNERSHIP_PERCENT: z.coerce.number().min(1).max(100).default(25),
+  /** How long an approved disclosure lets the requesting agency read the record. */
+  DISCLOSURE_ACCESS_DAYS: positiveInt.max(365).default(30),
+  /** Access events in one recordAccessEvents call. */
+  MAX_ACCESS_EVENTS: positiveInt.max(100_000).default(10_000),
+});
+
 const TaxiiSchema = z.object({
   /** The largest TAXII POST body (an envelope of objects) in bytes, announced by the API root; larger ones get 413. */
   TAXII_MAX_CONTENT_LENGTH: positiveInt.max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
@@ -218,6 +248,7 @@ const SCHEMAS = {
   identifiers: IdentifiersSchema,
   taxii: TaxiiSchema,
   decay: DecaySchema,
+  verification: VerificationSchema,
   logging: LoggingSchema,
 } as const;
 
@@ -260,6 +291,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const identifiers = out.identifiers as Config["identifiers"] | undefined;
   if (server?.NODE_ENV === "production" && identifiers && !identifiers.IDENTIFIER_HASH_KEYS) {
     problems.push("IDENTIFIER_HASH_KEYS: required when NODE_ENV=production (a development key is made only outside production) (unset)");
+  }
+  const verification = out.verification as Config["verification"] | undefined;
+  if (server?.NODE_ENV === "production" && verification) {
+    for (const key of ["RECORD_MASTER_KEYS", "RECORD_INDEX_KEYS"] as const) {
+      if (!verification[key]) problems.push(`${key}: required when NODE_ENV=production (a development key is made only outside production) (unset)`);
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   return out as Config;

@@ -76,11 +76,15 @@ describe("loadConfig", () => {
     ]);
   });
 
-  it("refuses NODE_ENV=production without a JWKS or identifier hash keys (development makes both itself)", () => {
+  it("refuses NODE_ENV=production without a JWKS, identifier hash keys or record keys (development makes them itself)", () => {
     const found = problems({ NODE_ENV: "production" });
-    expect(found).toHaveLength(2);
+    expect(found).toHaveLength(4);
     expect(found[0]).toMatch(/^AUTH_JWKS_URL: .*production/);
     expect(found[1]).toMatch(/^IDENTIFIER_HASH_KEYS: .*production/);
+    expect(found[2]).toMatch(/^RECORD_MASTER_KEYS: .*production/);
+    expect(found[3]).toMatch(/^RECORD_INDEX_KEYS: .*production/);
+    // A master key must be exactly 32 bytes (AES-256).
+    expect(problems({ RECORD_MASTER_KEYS: `m1:${Buffer.alloc(48, 1).toString("base64")}` })).toEqual([expect.stringMatching(/^RECORD_MASTER_KEYS: /)]);
     expect(problems({ IDENTIFIER_HASH_KEYS: "k1:too-short" })).toEqual([expect.stringMatching(/^IDENTIFIER_HASH_KEYS: /)]);
     const config = loadConfig({
       NODE_ENV: "production",
@@ -88,6 +92,8 @@ describe("loadConfig", () => {
       AUTH_ISSUER: "https://idp.example.gov",
       AUTH_AUDIENCE: "watchfloor",
       IDENTIFIER_HASH_KEYS: `k2:${Buffer.alloc(32, 7).toString("base64")},k1:${Buffer.alloc(32, 1).toString("base64")}`,
+      RECORD_MASTER_KEYS: `m2:${Buffer.alloc(32, 9).toString("base64")},m1:${Buffer.alloc(32, 3).toString("base64")}`,
+      RECORD_INDEX_KEYS: `i1:${Buffer.alloc(32, 5).toString("base64")}`,
     });
     expect(config.server.NODE_ENV).toBe("production");
   });

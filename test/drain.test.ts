@@ -2,7 +2,7 @@ import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { TEST_HASH_KEYS } from "./support/hub.js";
+import { PRODUCTION_KEYS } from "./support/hub.js";
 import { deadUrl, fakeSubgraph, spawnPart, type FakeSubgraph, type HubProcess } from "./support/process.js";
 import { sleep, until } from "./support/wait.js";
 
@@ -24,7 +24,7 @@ const production = (dataDir: string) => ({
   AUTH_JWKS_FILE: join(dataDir, "keys", "dev-jwks.json"),
   AUTH_ISSUER: "watchfloor-dev",
   AUTH_AUDIENCE: "watchfloor",
-  IDENTIFIER_HASH_KEYS: TEST_HASH_KEYS,
+  ...PRODUCTION_KEYS,
 });
 
 /** A request on a connection of its own (no pooled keep-alive socket): closed unanswered, or its status and body. */

@@ -5,7 +5,7 @@ import { createClient } from "graphql-ws";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { orgId, startTestHub, type TestHub, TEST_HASH_KEYS } from "./support/hub.js";
+import { orgId, startTestHub, type TestHub, PRODUCTION_KEYS } from "./support/hub.js";
 
 /**
  * What an attacker without a token, or with one but without introspection, can learn of the schema in
@@ -76,7 +76,7 @@ describe("production: a request without a valid token is never parsed", () => {
   let t: TestHub;
   beforeAll(async () => {
     const { jwksFile } = await idp();
-    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, IDENTIFIER_HASH_KEYS: TEST_HASH_KEYS });
+    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, ...PRODUCTION_KEYS });
   });
   afterAll(() => t?.stop());
 
@@ -105,7 +105,7 @@ describe("production: no error suggests a name of the schema", () => {
   let token: string;
   beforeAll(async () => {
     const { privateKey, jwksFile } = await idp();
-    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, IDENTIFIER_HASH_KEYS: TEST_HASH_KEYS });
+    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, ...PRODUCTION_KEYS });
     token = await sign(privateKey, orgId("edge-prod"), "indicators:read");
   });
   afterAll(() => t?.stop());
@@ -131,7 +131,7 @@ describe("production: a malformed request learns only that it is malformed", () 
   let token: string;
   beforeAll(async () => {
     const { privateKey, jwksFile } = await idp();
-    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, IDENTIFIER_HASH_KEYS: TEST_HASH_KEYS });
+    t = await startTestHub({ NODE_ENV: "production", AUTH_JWKS_FILE: jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, ...PRODUCTION_KEYS });
     token = await sign(privateKey, orgId("edge-json"), "indicators:read");
   });
   afterAll(() => t?.stop());

@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureChromium, launchOffline } from "./support/browser.js";
-import { orgId, startTestHub, type TestHub, TEST_HASH_KEYS } from "./support/hub.js";
+import { orgId, startTestHub, type TestHub, PRODUCTION_KEYS } from "./support/hub.js";
 
 /**
  * GraphiQL in development, in a real browser with no network but 127.0.0.1: the page must bring
@@ -77,7 +77,7 @@ describe("GraphiQL in production", () => {
       AUTH_JWKS_FILE: join(dir, "jwks.json"),
       AUTH_ISSUER: "https://idp.watchfloor.test",
       AUTH_AUDIENCE: "watchfloor",
-      IDENTIFIER_HASH_KEYS: TEST_HASH_KEYS,
+      ...PRODUCTION_KEYS,
     });
     try {
       const res = await fetch(t.gatewayUrl, { headers: { accept: "text/html" } });

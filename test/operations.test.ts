@@ -23,7 +23,7 @@ describe("health", () => {
     const healthz = t.gatewayUrl.replace(/\/graphql$/, "/healthz");
     const ok = await fetch(healthz);
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ status: "ok", subgraphs: { indicators: "ok", directory: "ok", incidents: "ok", accounts: "ok", resellers: "ok" } });
+    expect(await ok.json()).toEqual({ status: "ok", subgraphs: { indicators: "ok", directory: "ok", incidents: "ok", accounts: "ok", resellers: "ok", verification: "ok" } });
 
     const directory = t.hub.subgraphs.find((s) => s.name === "directory")!;
     await directory.close();

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDevKeys } from "../src/auth/dev-keys.js";
-import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { orgId, PRODUCTION_KEYS, startTestHub, type TestHub } from "./support/hub.js";
 
 const ISSUER = "https://idp.watchfloor.test";
 const AUDIENCE = "watchfloor-prod";
@@ -48,7 +48,7 @@ describe("production: the identity provider's JWKS, no development issuer, no in
       AUTH_JWKS_FILE: jwksFile,
       AUTH_ISSUER: ISSUER,
       AUTH_AUDIENCE: AUDIENCE,
-      IDENTIFIER_HASH_KEYS: `prod-1:${randomBytes(32).toString("base64")}`,
+      ...PRODUCTION_KEYS,
     });
   });
   afterAll(() => t?.stop());

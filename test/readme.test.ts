@@ -153,8 +153,6 @@ const served = async (address: string, path: string) => (await fetch(`http://${a
  */
 const BUILT: Record<string, (address: string) => Promise<string[]>> = {
   resellers: async () => signs([[subgraph("resellers"), "subgraphs/resellers exists"], [/resellerChain/.test(supergraph()), "the supergraph has resellerChain"]]),
-  verification: async () =>
-    signs([[subgraph("verification"), "subgraphs/verification exists"], [/verificationStatus/.test(supergraph()), "the supergraph has verificationStatus"]]),
   measures: async () => signs([[subgraph("measures"), "subgraphs/measures exists"], [/\bscreening\b/i.test(supergraph()), "the supergraph has screening"]]),
   "incident exports": async () =>
     signs([[/^\s+\w*(Stix|Export)\w*\s*[(:]/im.test(read("schema/incidents.graphql")), "the incidents subgraph has an export field"]]),

@@ -1,7 +1,6 @@
-import { createHmac, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import type { Config } from "../config.js";
+import { keySpecFrom, parseKeySpec } from "./key-spec.js";
 
 /**
  * Keyed hashes (HMAC-SHA-256) of values the hub must be able to match but never hold, such as an
@@ -54,33 +53,12 @@ export class KeyRing {
 }
 
 /** `id:base64key,id:base64key` as IDENTIFIER_HASH_KEYS holds it (validated by the configuration). */
-export function parseKeyRing(spec: string): KeyRing {
-  return new KeyRing(
-    spec.split(",").map((pair) => {
-      const at = pair.indexOf(":");
-      return { id: pair.slice(0, at), key: Buffer.from(pair.slice(at + 1), "base64") };
-    }),
-  );
-}
-
-const DEV_KEY_FILE = "identifier-hash-keys";
+export const parseKeyRing = (spec: string): KeyRing => new KeyRing(parseKeySpec(spec));
 
 /**
  * The ring from IDENTIFIER_HASH_KEYS, or in development from DATA_DIR/keys (made on first start,
  * mode 0600, never logged). Production requires the setting (see src/config.ts).
  */
 export async function loadKeyRing(config: Config): Promise<KeyRing> {
-  if (config.identifiers.IDENTIFIER_HASH_KEYS) return parseKeyRing(config.identifiers.IDENTIFIER_HASH_KEYS);
-  const dir = join(config.database.DATA_DIR, "keys");
-  const file = join(dir, DEV_KEY_FILE);
-  const existing = await readFile(file, "utf8").catch(() => null);
-  if (existing) return parseKeyRing(existing.trim());
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const spec = `dev-1:${randomBytes(32).toString("base64")}`;
-  // `wx`: two processes starting at once on one DATA_DIR keep the first one's key.
-  await writeFile(file, `${spec}\n`, { mode: 0o600, flag: "wx" }).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EEXIST") throw err;
-  });
-  await chmod(file, 0o600);
-  return parseKeyRing((await readFile(file, "utf8")).trim());
+  return parseKeyRing(await keySpecFrom(config.identifiers.IDENTIFIER_HASH_KEYS, config.database.DATA_DIR, "identifier-hash-keys"));
 }

@@ -18,6 +18,8 @@ export const Topics = {
   ACCOUNT_FLAGGED: "account.flagged",
   FLAG_CLEARED: "account.flag_cleared",
   FLAG_DISPUTED: "account.flag_disputed",
+  /** A customer identification record's status moved: owner = the provider, RED, shared with no one; status only. */
+  VERIFICATION_STATUS_CHANGED: "verification.status_changed",
 } as const;
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
@@ -48,4 +50,14 @@ export interface FlagPayload {
   expires_at: string | null;
   created_at: string;
   modified_at: string;
+}
+
+/** The payload of `verification.status_changed`: ids and the status, never a personal value. */
+export interface VerificationStatusPayload {
+  /** The account's uuid (its id is `account--<uuid>`). */
+  account_id: string;
+  record_id: string;
+  provider: string;
+  status: string;
+  at: string;
 }

@@ -2,6 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Viewer } from "../auth/viewer.js";
 import type { Config } from "../config.js";
 import type { KeyRing } from "../crypto/keyed-hash.js";
+import type { RecordKeys } from "../crypto/record-keys.js";
 import type { EventStream } from "../events/event-stream.js";
 import type { ProjectionRunner } from "../events/projection.js";
 import type { Logger } from "../logger.js";
@@ -15,6 +16,13 @@ export interface HubServices {
   events: EventStream;
   /** Keys of the keyed hashes of identifiers (accounts). */
   identifierKeys: KeyRing;
+  /** Keys of the personal records (verification): master keys of their data keys, blind-index keys. */
+  recordKeys: RecordKeys;
+  /**
+   * The time rules about periods read (retention, grants, expiry): the wall clock, or the test's own,
+   * so that two years can pass in a test.
+   */
+  clock: () => Date;
 }
 
 /** Per request (or per subscription): the verified viewer and a fresh unit of work. */

@@ -1,6 +1,6 @@
 import { Field, InputType } from "type-graphql";
 import type { AccountKind, AccountStatus, HolderType } from "./account.entity.js";
-import type { IdentifierType } from "./identifier.canonical.js";
+import type { IdentifierType } from "../../src/identifiers/canonical.js";
 import { AccountKindEnum, AccountStatusEnum, HolderTypeEnum, IdentifierTypeEnum } from "./account.type.js";
 
 @InputType()

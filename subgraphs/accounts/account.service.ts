@@ -13,7 +13,7 @@ import { pageCursor, parseAccountId, parsePageCursor, toAccount, type AccountRow
 import type { Account, AccountConnection, AccountItemResult, IdentifierHash, RegisterAccountsResult } from "./account.type.js";
 import { checkAccount, checkCountry, MAX_ACCOUNTS, type ValidAccount } from "./account.validation.js";
 import { accountVisibleSql, flagInForce, flagVisibleSql } from "./account.visibility.js";
-import { hashInput, type IdentifierType } from "./identifier.canonical.js";
+import { hashInput, type IdentifierType } from "../../src/identifiers/canonical.js";
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;

@@ -1,7 +1,7 @@
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { InputError, PageInfo } from "../../src/graphql/common.types.js";
 import { ACCOUNT_KINDS, ACCOUNT_STATUSES, HOLDER_TYPES, type AccountKind, type AccountStatus, type HolderType } from "./account.entity.js";
-import { IDENTIFIER_TYPES, type IdentifierType } from "./identifier.canonical.js";
+import { IDENTIFIER_TYPES, type IdentifierType } from "../../src/identifiers/canonical.js";
 
 const enumOf = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
 export const AccountKindEnum = enumOf(ACCOUNT_KINDS);

@@ -2,7 +2,7 @@ import { InputError } from "../../src/graphql/common.types.js";
 import { characterCount, malformedTextAt, NOT_WELL_FORMED } from "../../src/text.js";
 import { ACCOUNT_KINDS, ACCOUNT_STATUSES, HOLDER_TYPES, type AccountKind, type AccountStatus, type HolderType } from "./account.entity.js";
 import type { AccountInput } from "./account.input.js";
-import { canonical, IDENTIFIER_TYPES, isCountryCode, type IdentifierType } from "./identifier.canonical.js";
+import { canonical, IDENTIFIER_TYPES, isCountryCode, type IdentifierType } from "../../src/identifiers/canonical.js";
 
 export const MAX_ACCOUNTS = 5000;
 export const MAX_IDENTIFIERS = 20;

@@ -9,7 +9,7 @@ import { flagInForce, flagVisibleSql } from "./account.visibility.js";
 import type { IdentifierInput } from "./account.input.js";
 import type { FlagCategory } from "./flag.entity.js";
 import { checkIdentifier } from "./account.validation.js";
-import { hashInput } from "./identifier.canonical.js";
+import { hashInput } from "../../src/identifiers/canonical.js";
 import type { IdentifierMatch, MatchAuditConnection } from "./match.type.js";
 
 export const MAX_MATCH = 1000;

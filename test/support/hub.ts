@@ -35,13 +35,31 @@ export interface TestHub {
 /** Identifier hash keys for a hub started in production mode, which requires them (development makes its own). */
 export const TEST_HASH_KEYS = `test-1:${randomBytes(32).toString("base64")}`;
 
+/** Every key a hub started in production mode requires (development makes its own under DATA_DIR/keys). */
+export const PRODUCTION_KEYS = {
+  IDENTIFIER_HASH_KEYS: TEST_HASH_KEYS,
+  RECORD_MASTER_KEYS: `test-master-1:${randomBytes(32).toString("base64")}`,
+  RECORD_INDEX_KEYS: `test-index-1:${randomBytes(32).toString("base64")}`,
+};
+
+/** A clock a test moves by hand (`advance`), for rules about periods (retention, grants, expiry). */
+export function testClock(start = new Date()) {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    advance(days: number) {
+      now += days * 24 * 3600 * 1000;
+    },
+  };
+}
+
 /** Unique org ids per test file, so files sharing one database never see each other's data. */
 export function orgId(name: string): string {
   return `${name}-${randomBytes(3).toString("hex")}`;
 }
 
 /** The whole hub (every subgraph and the gateway) on free ports, on the test run's database. */
-export async function startTestHub(env: Record<string, string> = {}): Promise<TestHub> {
+export async function startTestHub(env: Record<string, string> = {}, options: { clock?: () => Date } = {}): Promise<TestHub> {
   const dataDir = await mkdtemp(join(tmpdir(), "watchfloor-hub-"));
   const config = loadConfig({
     DATABASE_URL: inject("databaseUrl"),
@@ -52,7 +70,7 @@ export async function startTestHub(env: Record<string, string> = {}): Promise<Te
     NODE_ENV: "test",
     ...env,
   });
-  const hub = await startHub(config, createLogger(config.logging.LOG_LEVEL), { subgraphs: SUBGRAPHS, gateway: true });
+  const hub = await startHub(config, createLogger(config.logging.LOG_LEVEL), { subgraphs: SUBGRAPHS, gateway: true, clock: options.clock });
   const gatewayUrl = hub.gateway!.url;
   return {
     hub,

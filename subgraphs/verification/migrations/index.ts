@@ -1,0 +1,4 @@
+import { Migration20261201000100_verification } from "./Migration20261201000100_verification.js";
+
+/** The verification schema's migrations, in order; an applied migration is never edited, a change is a new one. */
+export const verificationMigrations = [{ name: "Migration20261201000100_verification", class: Migration20261201000100_verification }];
