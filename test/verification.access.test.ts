@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
@@ -167,13 +168,31 @@ describe("the access log", () => {
       t.gql(HISTORY, { a: "account--00000000-0000-4000-8000-00000000dcba" }, tok[Q]),
     ]);
     for (const a of answers) {
-      expect(a.data).toBeNull();
+      expect(a.data?.accessHistory ?? null).toBeNull();
       expect(a.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
       expect(a.errors?.[0]?.message).toBe(answers[0]!.errors?.[0]?.message);
     }
+
+    // An agency reads it while a disclosure the provider approved runs (here written straight to the
+    // table: the disclosure workflow has tests of its own), and not once it has ended; audited on the provider's chain.
+    const grant = randomUUID();
+    await db.query(
+      `insert into verification.disclosure_request (id, owner, account_id, requester, requested_by, legal_basis, status, requested_at, decided_at, decided_by, access_until)
+       values ($1, $2, $3, $4, 'officer', 'test warrant', 'APPROVED', now(), now(), 'compliance', now() + interval '1 day')`,
+      [grant, P, account.slice(9), A],
+    );
+    const disclosed = await history(tok[A]!, account, { first: 100 });
+    expect(disclosed.edges.length).toBe(25);
+    const { rows: trail } = await db.query("select detail from verification.audit_trail where org = $1 and action = 'ACCESS_HISTORY_READ' and actor_org = $2", [P, A]);
+    expect(trail.map((r) => r.detail)).toEqual([{ events: 25, disclosure: grant }]);
+    await db.query("update verification.disclosure_request set access_until = now() - interval '1 second' where id = $1", [grant]);
+    expect((await t.gql(HISTORY, { a: account }, tok[A])).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    // Nor does the grant open anything to the agency's network lookups.
+    expect(await seen(tok[A]!, "198.51.100.0/24")).toEqual([]);
   });
 
   it("finds the provider's accounts by IPv4 and IPv6 address and network, in a window", async () => {
+    // Addresses no other test of this file uses: 203.0.112.0/22 and 3fff::/20 (documentation ranges).
     const [a, b, c] = [mine[4]!, mine[5]!, mine[6]!];
     const now = Date.now();
     const at = (days: number) => new Date(now - days * DAY).toISOString();
@@ -183,9 +202,9 @@ describe("the access log", () => {
       { accountId: b, ip: "203.0.113.200", at: at(4), action: "ADMIN" },
       { accountId: b, ip: "::ffff:203.0.114.9", at: at(4.2), action: "ACCESS" },
       { accountId: c, ip: "203.0.112.255", at: at(2), action: "ACCESS" },
-      { accountId: a, ip: "2001:db8:1:2::5", at: at(6), action: "ACCESS" },
-      { accountId: c, ip: "2001:db8:1:ffff::1", at: at(1), action: "ADMIN" },
-      { accountId: b, ip: "2001:db8:2::5", at: at(1.5), action: "ACCESS" },
+      { accountId: a, ip: "3fff:0:1:2::5", at: at(6), action: "ACCESS" },
+      { accountId: c, ip: "3fff:0:1:ffff::1", at: at(1), action: "ADMIN" },
+      { accountId: b, ip: "3fff:0:2::5", at: at(1.5), action: "ACCESS" },
     ];
     expect((await ok(t, tok[P]!, RECORD, { in: input })).recordAccessEvents.accepted).toBe(8);
     // The same network in another provider's account.
@@ -201,16 +220,16 @@ describe("the access log", () => {
     expect((await seen(tok[P]!, "::ffff:203.0.114.0/120")).map((s) => s.accountId)).toEqual([b]);
     expect((await seen(tok[P]!, "203.0.112.0/22")).map((s) => [s.accountId, s.events])).toEqual([[c, 1], [a, 2], [b, 2]]);
 
-    expect((await seen(tok[P]!, "2001:db8:1::/48")).map((s) => [s.accountId, s.events])).toEqual([[c, 1], [a, 1]]);
-    expect((await seen(tok[P]!, "2001:DB8::/32")).map((s) => s.accountId)).toEqual([c, b, a]);
-    expect((await seen(tok[P]!, "2001:db8:2::5")).map((s) => s.accountId)).toEqual([b]);
+    expect((await seen(tok[P]!, "3fff:0:1::/48")).map((s) => [s.accountId, s.events])).toEqual([[c, 1], [a, 1]]);
+    expect((await seen(tok[P]!, "3FFF::/16")).map((s) => s.accountId)).toEqual([c, b, a]);
+    expect((await seen(tok[P]!, "3fff:0:2::5")).map((s) => s.accountId)).toEqual([b]);
     // The window: [from, to).
     expect((await seen(tok[P]!, "203.0.113.0/24", { from: at(4.5), to: at(3.5) })).map((s) => s.accountId)).toEqual([b]);
     expect(await seen(tok[P]!, "198.18.0.0/15")).toEqual([]);
 
     // Another provider sees only its own account in the same network; an agency gets nothing.
     expect((await seen(tok[Q]!, "203.0.113.0/24")).map((s) => s.accountId)).toEqual([theirs[0]]);
-    expect(await seen(tok[Q]!, "2001:db8::/32")).toEqual([]);
+    expect(await seen(tok[Q]!, "3fff::/16")).toEqual([]);
     expect(await seen(tok[A]!, "203.0.113.0/24")).toEqual([]);
 
     for (const bad of ["203.0.113.0/33", "10.0.0.0/7", "::/0", "2001:db8::/15", "203.0.113", "example.org", "10.0.0.1/24/1", "fe80::1%eth0"]) {

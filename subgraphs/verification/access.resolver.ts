@@ -16,7 +16,7 @@ export class AccessResolver {
     return new AccessService(ctx).record(input);
   }
 
-  @Authorized("verification:read")
+  // Scopes checked by the service: the provider's verification:read, or an agency's verification:disclose.
   @Query(() => AccessEventConnection, { description: "An account's access events, newest first: for its provider, or an agency holding an approved disclosure of it. Every read is audited." })
   accessHistory(@Args() args: AccessHistoryArgs, @Ctx() ctx: Context): Promise<AccessEventConnection> {
     return new AccessService(ctx).history(args);

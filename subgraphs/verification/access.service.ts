@@ -1,12 +1,13 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { Viewer } from "../../src/auth/viewer.js";
-import { query } from "../../src/db/sql.js";
-import { badInput, expectedError, ErrorCode } from "../../src/errors.js";
+import { hasScope, type Viewer } from "../../src/auth/viewer.js";
+import { asDate, query } from "../../src/db/sql.js";
+import { badInput, expectedError, ErrorCode, forbidden } from "../../src/errors.js";
 import type { Context } from "../../src/graphql/context.js";
 import { ensureMonthPartitions, monthOf } from "./access.partitions.js";
 import type { AccessEventInput, AccessHistoryArgs, AccountsSeenArgs } from "./access.input.js";
 import type { AccessEvent, AccessEventConnection, AccessEventError, AccessEventsResult, AccountSeen } from "./access.type.js";
 import { ACCESS_ACTIONS, checkAccessEvent, checkWindow, hostAddress, ipOrNetwork, parseAccountUuid, type AccessAction, type ValidAccessEvent } from "./access.validation.js";
+import { VERIFICATION_ACCOUNTS } from "./account.projection.js";
 import { audit } from "./audit.trail.js";
 import { recordAccess } from "./record.access.js";
 
@@ -14,12 +15,11 @@ const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 /** accountsSeenFromIp answers at most this many accounts, the most recently seen first. */
 export const MAX_ACCOUNTS_SEEN = 1000;
-const VERIFICATION_ACCOUNTS = "verification-accounts";
 
 interface EventRow {
   account_id: string;
   ip: string;
-  at: Date;
+  at: Date | string;
   action: AccessAction;
   /** `at` in microseconds since the epoch, as text: the cursor keeps the stored precision. */
   at_us: string;
@@ -43,7 +43,7 @@ const cursors = {
   },
 };
 
-const toEvent = (r: EventRow): AccessEvent => ({ accountId: accountId(r.account_id), ip: r.ip, at: r.at, action: r.action });
+const toEvent = (r: EventRow): AccessEvent => ({ accountId: accountId(r.account_id), ip: r.ip, at: asDate(r.at), action: r.action });
 
 /**
  * The access log of §1(a)(ii)(D): which IP addresses used or administered an account, and when. The
@@ -85,12 +85,12 @@ export class AccessService {
       await ensureMonthPartitions(this.em, accepted.map(([, e]) => monthOf(e.at)), this.ctx.hub.log);
       inserted = await this.em.transactional(async (em) => {
         const n = await this.insert(em, accepted.map(([, e]) => e));
-        await audit(em, this.viewer, { org: this.viewer.org, action: "ACCESS_EVENTS_RECORDED", detail: { accepted: accepted.length, rejected: rejected.length, stored: n } });
+        await audit(em, this.viewer, { org: this.viewer.org, action: "ACCESS_EVENTS_RECORDED", detail: { accepted: accepted.length, rejected: rejected.length, stored: n } }, now);
         return n;
       });
     } else if (inputs.length && this.viewer.orgKind === "PROVIDER") {
       // A batch refused whole is an action on the provider's log too.
-      await this.em.transactional((em) => audit(em, this.viewer, { org: this.viewer.org, action: "ACCESS_EVENTS_RECORDED", detail: { accepted: 0, rejected: rejected.length, stored: 0 } }));
+      await this.em.transactional((em) => audit(em, this.viewer, { org: this.viewer.org, action: "ACCESS_EVENTS_RECORDED", detail: { accepted: 0, rejected: rejected.length, stored: 0 } }, now));
     }
     return { accepted: accepted.length, duplicates: accepted.length - inserted, rejected };
   }
@@ -159,6 +159,10 @@ export class AccessService {
 
   /** An account's events, newest first, to its provider or to an agency a disclosure covers; audited. */
   async history(args: AccessHistoryArgs): Promise<AccessEventConnection> {
+    // The provider reads with verification:read, an agency under a disclosure with verification:disclose (record.access.ts).
+    if (!hasScope(this.viewer, "verification:read") && !hasScope(this.viewer, "verification:disclose")) {
+      throw forbidden("this operation needs the scope 'verification:read' (or 'verification:disclose' under an approved disclosure)");
+    }
     const size = args.first ?? DEFAULT_PAGE;
     if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw badInput(`first: must be from 1 to ${MAX_PAGE}`, "first");
     const window = checkWindow(args.from, args.to);
@@ -187,8 +191,8 @@ export class AccessService {
         org: owner,
         action: "ACCESS_HISTORY_READ",
         accountId: uuid,
-        detail: { events: Math.min(rows.length, size), ...(access === "OWNER" ? {} : { disclosure: access.disclosure }) },
-      });
+        detail: { events: Math.min(rows.length, size), ...(access.kind === "DISCLOSURE" ? { disclosure: access.requestId } : {}) },
+      }, now);
       const edges = rows.slice(0, size).map((r) => ({ cursor: cursors.encode(r), node: toEvent(r) }));
       return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
     });
@@ -202,10 +206,11 @@ export class AccessService {
     if ("message" in window) throw badInput(window.message, window.field);
     // Only a provider has accounts of its own; nobody else is answered from anyone's log.
     if (this.viewer.orgKind !== "PROVIDER") return [];
+    const now = this.ctx.hub.clock();
     return this.em.transactional(async (em) => {
       // The bounds are spelled out (not left to `<<=`'s planner support, which needs a constant): a
       // prepared statement's generic plan keeps them as one btree range on (owner, ip, at).
-      const rows = await query<{ account_id: string; first_seen: Date; last_seen: Date; events: number }>(
+      const rows = await query<{ account_id: string; first_seen: Date | string; last_seen: Date | string; events: number }>(
         em,
         `select account_id, min(at) as first_seen, max(at) as last_seen, count(*)::int as events
            from verification.access_event
@@ -221,10 +226,10 @@ export class AccessService {
       );
       await audit(em, this.viewer, {
         org: this.viewer.org,
-        action: "ACCOUNTS_SEEN_FROM_IP_READ",
+        action: "ACCOUNTS_BY_IP_READ",
         detail: { family: target.family, prefix: target.prefix, accounts: rows.length },
-      });
-      return rows.map((r) => ({ accountId: accountId(r.account_id), firstSeen: r.first_seen, lastSeen: r.last_seen, events: r.events }));
+      }, now);
+      return rows.map((r) => ({ accountId: accountId(r.account_id), firstSeen: asDate(r.first_seen), lastSeen: asDate(r.last_seen), events: r.events }));
     });
   }
 }

@@ -55,13 +55,14 @@ export function ipOrNetwork(value: unknown): { network: string; family: 4 | 6; p
   if (extra !== undefined) return { error: "not an IP address or CIDR network" };
   const host = hostAddress(address);
   if (!host) return { error: "not an IP address or CIDR network" };
-  const max = host.family === 4 ? 32 : 128;
-  let prefix = max;
+  // An IPv4-mapped address is written as IPv6: its prefix counts the 96 bits of the mapping.
+  const mapped = host.family === 4 && address !== host.ip;
+  const max = host.family === 4 && !mapped ? 32 : 128;
+  let prefix = host.family === 4 ? 32 : 128;
   if (length !== undefined) {
     if (!/^\d{1,3}$/.test(length) || Number(length) > max) return { error: `the prefix length must be 0-${max}` };
     prefix = Number(length);
-    // An IPv4-mapped address with an IPv6 prefix: the prefix counts the 96 bits of the mapping.
-    if (host.family === 4 && address !== host.ip) {
+    if (mapped) {
       if (prefix < 96) return { error: "an IPv4-mapped network needs a prefix of 96 or more" };
       prefix -= 96;
     }

@@ -1,4 +1,5 @@
 import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
+import { AccessResolver } from "./access.resolver.js";
 import { verificationAccounts } from "./account.projection.js";
 import { AuditResolver } from "./audit.resolver.js";
 import { verificationMigrations } from "./migrations/index.js";
@@ -10,7 +11,7 @@ import { verificationMigrations } from "./migrations/index.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver],
+  resolvers: [AuditResolver, AccessResolver],
   migrations: { schema: "verification", migrations: verificationMigrations },
   projections: [verificationAccounts],
 };
