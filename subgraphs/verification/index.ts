@@ -1,4 +1,5 @@
 import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
+import { AccessResolver } from "./access.resolver.js";
 import { verificationAccounts } from "./account.projection.js";
 import { AuditResolver } from "./audit.resolver.js";
 import { DisclosureResolver } from "./disclosure.resolver.js";
@@ -16,7 +17,7 @@ import { AccountRef } from "./record.type.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver, DisclosureResolver, RetentionResolver],
+  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver, DisclosureResolver, RetentionResolver, AccessResolver],
   // Account is reached by no query of this subgraph, only through `_entities`.
   orphanedTypes: [AccountRef],
   references: recordReferences,
