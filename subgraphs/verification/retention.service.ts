@@ -15,7 +15,8 @@ const RECORD_ID_PREFIX = "customer-record";
 /** Who runs the hourly purge in the audit trail: the hub itself, not a member. */
 export const RETENTION_ACTOR = { org: "hub", sub: "retention-purge" } as const;
 
-export type HoldOutcome = { recordUuid: string; error: null } | { recordUuid: null; error: InputError };
+/** The account of the record held or released (to answer with the record), or why not. */
+export type HoldOutcome = { accountUuid: string; error: null } | { accountUuid: null; error: InputError };
 
 /**
  * Retention of customer identification records: a closed record is kept until its retention date
@@ -41,11 +42,11 @@ export class RetentionService {
 
   private async setHold(recordIdArg: string, reasonArg: string | null): Promise<HoldOutcome> {
     const uuid = parseStixId(RECORD_ID_PREFIX, recordIdArg);
-    if (!uuid) return { recordUuid: null, error: new InputError(`recordId: not a customer record id (${RECORD_ID_PREFIX}--<uuid>)`, "recordId") };
+    if (!uuid) return { accountUuid: null, error: new InputError(`recordId: not a customer record id (${RECORD_ID_PREFIX}--<uuid>)`, "recordId") };
     let reason: string | null = null;
     if (reasonArg !== null) {
       const checked = checkReason(reasonArg);
-      if (!checked.ok) return { recordUuid: null, error: new InputError(checked.message, "reason") };
+      if (!checked.ok) return { accountUuid: null, error: new InputError(checked.message, "reason") };
       reason = checked.value;
     }
     const now = this.ctx.hub.clock();
@@ -56,8 +57,8 @@ export class RetentionService {
         [uuid, this.viewer.org],
         "legal_hold_record",
       );
-      if (!row) return { recordUuid: null, error: new InputError("recordId: no customer record of yours with this id", "recordId", "NOT_FOUND") };
-      if (reason === null && !row.legal_hold) return { recordUuid: null, error: new InputError("recordId: this record is not on legal hold", "recordId") };
+      if (!row) return { accountUuid: null, error: new InputError("recordId: no customer record of yours with this id", "recordId", "NOT_FOUND") };
+      if (reason === null && !row.legal_hold) return { accountUuid: null, error: new InputError("recordId: this record is not on legal hold", "recordId") };
       await query(
         em,
         "update verification.customer_record set legal_hold = $2, legal_hold_reason = $3 where id = $1",
@@ -76,7 +77,7 @@ export class RetentionService {
         },
         now,
       );
-      return { recordUuid: uuid, error: null };
+      return { accountUuid: row.account_id, error: null };
     });
   }
 
