@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { hasScope, type Viewer } from "../../src/auth/viewer.js";
-import { Params, query } from "../../src/db/sql.js";
+import { asDate, Params, query } from "../../src/db/sql.js";
 import { badInput, forbidden } from "../../src/errors.js";
 import { InputError } from "../../src/graphql/common.types.js";
 import type { Context } from "../../src/graphql/context.js";
@@ -28,12 +28,12 @@ interface DisclosureRow {
   requested_by: string;
   legal_basis: string;
   status: "REQUESTED" | "APPROVED" | "REFUSED" | "REVOKED";
-  requested_at: Date;
-  decided_at: Date | null;
+  requested_at: Date | string;
+  decided_at: Date | string | null;
   decided_by: string | null;
   decision_reason: string | null;
-  access_until: Date | null;
-  revoked_at: Date | null;
+  access_until: Date | string | null;
+  revoked_at: Date | string | null;
   revoked_by: string | null;
   revocation_reason: string | null;
 }
@@ -45,8 +45,11 @@ export const disclosureId = (uuid: string) => `${DISCLOSURE_ID_PREFIX}--${uuid}`
 
 /** An approval past its time reads as EXPIRED: the row keeps APPROVED, the clock decides. */
 function statusAt(row: DisclosureRow, now: Date): DisclosureStatus {
-  return row.status === "APPROVED" && row.access_until !== null && row.access_until <= now ? "EXPIRED" : row.status;
+  return row.status === "APPROVED" && row.access_until !== null && asDate(row.access_until) <= now ? "EXPIRED" : row.status;
 }
+
+/** Timestamps as the ORM's connections bring them (text), or null. */
+const dateOrNull = (d: Date | string | null) => (d === null ? null : asDate(d));
 
 function toRequest(row: DisclosureRow, now: Date): DisclosureRequest {
   return {
@@ -57,12 +60,12 @@ function toRequest(row: DisclosureRow, now: Date): DisclosureRequest {
     requestedBy: row.requested_by,
     legalBasis: row.legal_basis,
     status: statusAt(row, now),
-    requestedAt: row.requested_at,
-    decidedAt: row.decided_at,
+    requestedAt: asDate(row.requested_at),
+    decidedAt: dateOrNull(row.decided_at),
     decidedBy: row.decided_by,
     decisionReason: row.decision_reason,
-    accessUntil: row.access_until,
-    revokedAt: row.revoked_at,
+    accessUntil: dateOrNull(row.access_until),
+    revokedAt: dateOrNull(row.revoked_at),
     revokedBy: row.revoked_by,
     revocationReason: row.revocation_reason,
   };

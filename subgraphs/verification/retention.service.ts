@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Viewer } from "../../src/auth/viewer.js";
-import { query } from "../../src/db/sql.js";
+import { asDate, query } from "../../src/db/sql.js";
 import { InputError } from "../../src/graphql/common.types.js";
 import type { Context } from "../../src/graphql/context.js";
 import { parseStixId } from "../../src/graphql/ids.js";
@@ -51,7 +51,7 @@ export class RetentionService {
     }
     const now = this.ctx.hub.clock();
     return this.ctx.em.transactional(async (em): Promise<HoldOutcome> => {
-      const [row] = await query<{ id: string; account_id: string; legal_hold: boolean; retain_until: Date | null }>(
+      const [row] = await query<{ id: string; account_id: string; legal_hold: boolean; retain_until: Date | string | null }>(
         em,
         "select id, account_id, legal_hold, retain_until from verification.customer_record where id = $1 and owner = $2 for update",
         [uuid, this.viewer.org],
@@ -73,7 +73,7 @@ export class RetentionService {
           action: reason !== null ? "LEGAL_HOLD_PLACED" : "LEGAL_HOLD_RELEASED",
           recordId: uuid,
           accountId: row.account_id,
-          detail: reason !== null ? { replaced: row.legal_hold, pastRetention: row.retain_until !== null && row.retain_until < now } : {},
+          detail: reason !== null ? { replaced: row.legal_hold, pastRetention: row.retain_until !== null && asDate(row.retain_until) < now } : {},
         },
         now,
       );
