@@ -222,12 +222,11 @@ export class DisclosureService {
       where.push(`account_id = ${p.add(account)}`);
     }
     if (filter?.status) {
-      const at = p.add(now);
       where.push(
         filter.status === "APPROVED"
-          ? `status = 'APPROVED' and access_until > ${at}`
+          ? `status = 'APPROVED' and access_until > ${p.add(now)}`
           : filter.status === "EXPIRED"
-            ? `status = 'APPROVED' and access_until <= ${at}`
+            ? `status = 'APPROVED' and access_until <= ${p.add(now)}`
             : `status = ${p.add(filter.status)}`,
       );
     }
