@@ -19,7 +19,12 @@ try {
   const lines = [
     `data keys rewrapped to master key ${report.currentKeyId}: ${report.rewrapped}`,
     ...Object.entries(report.byProvider).map(([provider, n]) => `  ${provider}: ${n}`),
-    ...(report.failed.length ? [`not rewrapped (their master key is not in RECORD_MASTER_KEYS, or the wrapped key was altered): ${report.failed.join(", ")}`] : []),
+    ...(report.failed.length
+      ? [
+          `not rewrapped (their master key is not in RECORD_MASTER_KEYS, or the wrapped key was altered): ${report.failed.length} records: ` +
+            `${report.failed.slice(0, 20).join(", ")}${report.failed.length > 20 ? ", …" : ""}`,
+        ]
+      : []),
     `records still under another master key: ${report.remaining}${report.remaining === 0 ? " (the old keys may now be removed from RECORD_MASTER_KEYS)" : ""}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
