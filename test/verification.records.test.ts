@@ -95,7 +95,7 @@ describe("customer identification records", () => {
     tokens[Q] = await t.token(Q, "PROVIDER", provider);
     tokens[A] = await t.token(A, "AGENCY", ["accounts:read", "verification:disclose"]);
     unscoped = await t.token(P, "PROVIDER", ["accounts:read", "accounts:write"]);
-    fresh.push(...(await registerAccounts(t, tokens[P]!, Array.from({ length: 16 }, () => ({ jurisdiction: "FR" })))));
+    fresh.push(...(await registerAccounts(t, tokens[P]!, Array.from({ length: 30 }, () => ({ jurisdiction: "FR" })))));
     [qAccount] = await registerAccounts(t, tokens[Q]!, [{ jurisdiction: "DE" }]);
     db = new pg.Client({ connectionString: inject("databaseUrl") });
     await db.connect();
@@ -145,7 +145,12 @@ describe("customer identification records", () => {
     for (const r of rows) expect(r.detail).not.toMatch(/Test Customer|example\.org|4111/);
     expect((await t.gql(`{ verifyAuditChain { ok checked firstBroken } }`, {}, tokens[P])).data.verifyAuditChain).toMatchObject({ ok: true, firstBroken: null });
 
-    // One record per account.
+    // One record per account, also when two opens race.
+    const racing = account();
+    const answers = await Promise.all([0, 1].map(() => t.gql(OPEN_RECORD, { in: recordInput(racing) }, tokens[P])));
+    const outcomes = answers.map((a) => a.data.openCustomerRecord.error?.message ?? "opened").sort();
+    expect(outcomes).toEqual(["accountId: this account already has a customer record", "opened"]);
+    expect((await db.query(`select count(*)::int as n from verification.customer_record where account_id = $1`, [uuidOf(racing)])).rows[0].n).toBe(1);
     await refused(tokens[P]!, OPEN_RECORD, { in: recordInput(acct) }, { field: "accountId", message: /already has a customer record/ });
     // An account with no record reads as null.
     expect(await read(tokens[P]!, fresh[fresh.length - 1]!)).toBeNull();
@@ -188,9 +193,18 @@ describe("customer identification records", () => {
     await refused(tokens[P]!, SET_STATUS, { id: record.id, s: "PENDING", r: "x" }, { field: "status", message: /a closed record stays closed/ });
     await refused(tokens[P]!, ADD_CHECK, { id: record.id, in: { subject: "customer", method: "NON_DOCUMENTARY", source: "s", result: "PASS" } }, { field: "recordId", message: /CLOSED/ });
 
-    // Every move is on the record's status log, its reason sealed.
-    const { rows } = await db.query(`select from_status, to_status, reason from verification.status_change where record_id = $1 order by seq`, [uuidOf(record.id)]);
-    expect(rows.map((r) => `${r.from_status}>${r.to_status}`)).toEqual(["null>PENDING", "PENDING>UNVERIFIED", "UNVERIFIED>VERIFIED", "VERIFIED>PENDING", "PENDING>VERIFIED", "VERIFIED>CLOSED"]);
+    // Every move is on the record's status log with its reason, which is stored sealed.
+    expect(closed.statusHistory.map((c: any) => `${c.from}>${c.to}: ${c.reason}`)).toEqual([
+      "null>PENDING: record opened",
+      "PENDING>UNVERIFIED: documents pending",
+      "UNVERIFIED>VERIFIED: passport seen",
+      "VERIFIED>PENDING: periodic re-verification",
+      "PENDING>VERIFIED: identity verified",
+      "VERIFIED>CLOSED: account closed",
+    ]);
+    expect(closed.statusHistory.every((c: any) => c.by.startsWith(`${P}/`))).toBe(true);
+    const { rows } = await db.query(`select reason from verification.status_change where record_id = $1 order by seq`, [uuidOf(record.id)]);
+    expect(rows).toHaveLength(6);
     for (const r of rows) expect(r.reason.toString("latin1")).not.toMatch(/passport seen|documents pending/);
 
     // A FAILED record only closes.
@@ -308,6 +322,47 @@ describe("customer identification records", () => {
     }
     const write = await t.gql(OPEN_RECORD, { in: recordInput(account()) }, unscoped);
     expect(write.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    // A write-only token cannot read records back through the answers of its changes.
+    const writeOnly = await t.token(P, "PROVIDER", ["accounts:read", "verification:write"]);
+    const before = await stored();
+    for (const [query, vars] of [
+      [OPEN_RECORD, { in: recordInput(account()) }],
+      [SET_STATUS, { id: record.id, s: "UNVERIFIED", r: "x" }],
+    ] as const) {
+      const res = await t.gql(query, vars, writeOnly);
+      expect(res.errors?.[0]).toMatchObject({ message: "this operation needs the scope 'verification:read'", extensions: { code: "FORBIDDEN" } });
+    }
+    expect(await stored()).toEqual(before);
+  });
+
+  it("lets an agency read the one record an approved, unexpired disclosure names, and audits it as such", async () => {
+    const record = await openRecord(t, tokens[P]!, account());
+    const other = await openRecord(t, tokens[P]!, account());
+    const url = t.subgraphUrl("verification");
+    const statusVia = async (accountId: string) => (await t.gql(ENTITIES, { r: [{ __typename: "Account", id: accountId }] }, tokens[A], url)).data._entities[0].verificationStatus;
+    // The disclosure workflow is its own part of the subgraph: here its approved row, as the access rule reads it.
+    const requestId = randomUUID();
+    await db.query(
+      `insert into verification.disclosure_request (id, owner, account_id, record_id, requester, requested_by, legal_basis, status, requested_at, decided_at, decided_by, decision_reason, access_until)
+       values ($1, $2, $3, $4, $5, 'agent-1', 'test basis', $6, $7, $7, 'officer-1', 'ok', $8)`,
+      [requestId, P, uuidOf(record.accountId), uuidOf(record.id), A, "REQUESTED", clock.now(), new Date(clock.now().getTime() + DAY)],
+    );
+    // Requested, not approved: nothing.
+    expect(await read(tokens[A]!, record.accountId)).toBeNull();
+    expect(await statusVia(record.accountId)).toBeNull();
+    await db.query(`update verification.disclosure_request set status = 'APPROVED' where id = $1`, [requestId]);
+    const seen = await read(tokens[A]!, record.accountId);
+    expect(seen).toMatchObject({ id: record.id, customer: record.customer, status: "PENDING" });
+    expect(await statusVia(record.accountId)).toBe("PENDING");
+    const { rows } = await db.query(`select org, actor_org, detail from verification.audit_trail where record_id = $1 and action = 'RECORD_READ'`, [uuidOf(record.id)]);
+    expect(rows).toEqual([{ org: P, actor_org: A, detail: { via: "DISCLOSURE", disclosure: requestId } }]);
+    // Only that account's record; and the agency finds nothing by identifier, nor writes.
+    expect(await read(tokens[A]!, other.accountId)).toBeNull();
+    expect(await statusVia(other.accountId)).toBeNull();
+    // When the grant ends, so does the access.
+    await db.query(`update verification.disclosure_request set access_until = $2 where id = $1`, [requestId, new Date(clock.now().getTime() - 1000)]);
+    expect(await read(tokens[A]!, record.accountId)).toBeNull();
+    expect(await statusVia(record.accountId)).toBeNull();
   });
 
   it("puts each status change on the event log with ids and the status only", async () => {
@@ -346,6 +401,10 @@ describe("customer identification records", () => {
     expect(await find(tokens[P]!, "PHONE", "+34912345678")).toEqual([mine.id]);
     expect(await find(tokens[P]!, "CARD", "5555-5555-5555-4444")).toEqual([mine.id]);
     expect(await find(tokens[Q]!, "CARD", "5555555555554444")).toEqual([theirs.id]);
+    // The same card at two providers: two unrelated digests, so the index links nothing across providers.
+    const { rows: digests } = await db.query(`select encode(digest, 'hex') as d from verification.record_index where kind = 'CARD' and record_id = any($1::uuid[])`, [[uuidOf(mine.id), uuidOf(theirs.id)]]);
+    expect(digests).toHaveLength(2);
+    expect(digests[0].d).not.toBe(digests[1].d);
     // A value of another type, or none of the caller's: nothing.
     expect(await find(tokens[P]!, "EMAIL", `other.${t1}@example.org`)).toEqual([]);
     const searchesAfter = (await db.query(`select count(*)::int as n from verification.audit_trail where org = $1 and action = 'RECORD_SEARCHED'`, [P])).rows[0].n;
