@@ -3,7 +3,7 @@ import { hasScope, type Viewer } from "../../src/auth/viewer.js";
 import { asDate, query } from "../../src/db/sql.js";
 import { badInput, expectedError, ErrorCode, forbidden } from "../../src/errors.js";
 import type { Context } from "../../src/graphql/context.js";
-import { ensureMonthPartitions, monthOf } from "./access.partitions.js";
+import { ensureMonthPartitions, monthsOf } from "./access.partitions.js";
 import type { AccessEventInput, AccessHistoryArgs, AccountsSeenArgs } from "./access.input.js";
 import type { AccessEvent, AccessEventConnection, AccessEventError, AccessEventsResult, AccountSeen } from "./access.type.js";
 import { ACCESS_ACTIONS, checkAccessEvent, checkWindow, hostAddress, ipOrNetwork, parseAccountUuid, type AccessAction, type ValidAccessEvent } from "./access.validation.js";
@@ -95,7 +95,7 @@ export class AccessService {
 
     let inserted = 0;
     if (accepted.length) {
-      await ensureMonthPartitions(this.em, accepted.map(([, e]) => monthOf(e.at)), this.ctx.hub.log);
+      await ensureMonthPartitions(this.em, monthsOf(accepted.map(([, e]) => e.at)), this.ctx.hub.log);
       inserted = await this.em.transactional(async (em) => {
         const n = await this.insert(em, accepted.map(([, e]) => e));
         await audit(em, this.viewer, { org: this.viewer.org, action: "ACCESS_EVENTS_RECORDED", detail: { accepted: accepted.length, rejected: rejected.length, stored: n } }, now);
@@ -124,14 +124,15 @@ export class AccessService {
       const t = e.at.getTime();
       if (!(latest.get(e.accountUuid)! >= t)) latest.set(e.accountUuid, t);
     }
-    const rows = [this.viewer.org, arrayLiteral(events.map((e) => e.accountUuid)), arrayLiteral(events.map((e) => e.ip)), arrayLiteral(events.map((e) => e.at.toISOString())), arrayLiteral(events.map((e) => e.action))];
+    // Times travel as epoch milliseconds (what a DateTime holds): cheaper to write here and to read there than ISO text.
+    const rows = [this.viewer.org, arrayLiteral(events.map((e) => e.accountUuid)), arrayLiteral(events.map((e) => e.ip)), `{${events.map((e) => e.at.getTime()).join(",")}}`, arrayLiteral(events.map((e) => e.action))];
     const insert = (repeats: "" | "on conflict do nothing") =>
       query<{ inserted: number }>(
         em,
         `with ins as (
            insert into verification.access_event (owner, account_id, ip, at, action)
-           select $1, u.account_id, u.ip, u.at, u.action
-             from unnest($2::uuid[], $3::inet[], $4::timestamptz[], $5::text[]) as u(account_id, ip, at, action)
+           select $1, u.account_id, u.ip, timestamptz 'epoch' + u.at_ms * interval '1 millisecond', u.action
+             from unnest($2::uuid[], $3::inet[], $4::bigint[], $5::text[]) as u(account_id, ip, at_ms, action)
            ${repeats}
            returning 1)
          select count(*)::int as inserted from ins`,
