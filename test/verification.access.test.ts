@@ -94,10 +94,14 @@ describe("the access log", () => {
     const again = (await ok(t, tok[P]!, RECORD, { in: input })).recordAccessEvents;
     expect([again.accepted, again.duplicates, again.rejected.length]).toEqual([2, 2, 7]);
     expect(await events(P)).toBe(before + 2);
+    // A repeat beside a new event: the new one is stored, the repeat skipped.
+    const mixed = (await ok(t, tok[P]!, RECORD, { in: [input[0], { ...input[0], action: "ADMIN" }] })).recordAccessEvents;
+    expect([mixed.accepted, mixed.duplicates, mixed.rejected.length]).toEqual([2, 1, 0]);
+    expect(await events(P)).toBe(before + 3);
 
     // Audited once per call, with counts and never an address.
     const { rows: trail } = await db.query("select t::text as row from verification.audit_trail t where t.org = $1 and t.action = 'ACCESS_EVENTS_RECORDED'", [P]);
-    expect(trail.length).toBe(2);
+    expect(trail.length).toBe(3);
     for (const r of trail) for (const ip of ["192.0.2.10", "2001:db8::1"]) expect(r.row).not.toContain(ip);
   });
 

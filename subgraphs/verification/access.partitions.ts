@@ -16,8 +16,12 @@ const PARTITION_LOCK = "verification.access_event partitions";
 /** Months known to have their partition, in this process: `YYYY-MM`. */
 const made = new Set<string>();
 
-/** `YYYY-MM` of a time, in UTC: partitions are bounded at midnight UTC on the first of each month. */
-export const monthOf = (at: Date) => at.toISOString().slice(0, 7);
+/** `YYYY-MM` of each month the times fall in, in UTC: partitions are bounded at midnight UTC on the first of each month. */
+export function monthsOf(times: Iterable<Date>): string[] {
+  const keys = new Set<number>();
+  for (const at of times) keys.add(at.getUTCFullYear() * 12 + at.getUTCMonth());
+  return [...keys].map((k) => `${String(Math.floor(k / 12)).padStart(4, "0")}-${String((k % 12) + 1).padStart(2, "0")}`);
+}
 
 export function partitionFor(month: string): { name: string; from: string; to: string } {
   const [y, m] = month.split("-").map(Number) as [number, number];
