@@ -97,7 +97,11 @@ describe("retention: legal holds and the purge", () => {
 
     const held = await hold(tok[P]!, r1.id);
     expect(held).toMatchObject({ error: null, record: { id: r1.id, legalHold: true } });
-    expect((await db.query("select legal_hold_reason from verification.customer_record where id = $1", [uuid(r1.id)])).rows[0].legal_hold_reason).toBe("litigation hold, matter 2026-114");
+    const reason = async () => (await db.query("select legal_hold_reason from verification.customer_record where id = $1", [uuid(r1.id)])).rows[0].legal_hold_reason;
+    expect(await reason()).toBe("litigation hold, matter 2026-114");
+    // A second hold on a held record replaces the reason; one release ends it.
+    expect((await hold(tok[P]!, r1.id, "  litigation hold, matter 2026-114 and 2026-131 ")).record.legalHold).toBe(true);
+    expect(await reason()).toBe("litigation hold, matter 2026-114 and 2026-131");
     expect((await ok(t, tok[P]!, CUSTOMER_RECORD, { a: acct[1] })).customerRecord.legalHold).toBe(true);
     expect(r2.legalHold).toBe(false);
   });
@@ -146,7 +150,10 @@ describe("retention: legal holds and the purge", () => {
   it("every hold, release and purge is in the provider's audit trail with its counts, and the chain holds", async () => {
     const links = await trail(P);
     const of = (action: string) => links.filter((l) => l.action === action);
-    expect(of("LEGAL_HOLD_PLACED").map((l) => l.record_id)).toEqual([uuid(rec[1].id)]);
+    expect(of("LEGAL_HOLD_PLACED").map((l) => [l.record_id, l.detail.replaced])).toEqual([
+      [uuid(rec[1].id), false],
+      [uuid(rec[1].id), true],
+    ]);
     expect(of("LEGAL_HOLD_RELEASED").map((l) => l.record_id)).toEqual([uuid(rec[1].id)]);
     expect(of("RECORDS_PURGED").map((l) => [l.detail.purged, l.detail.accessEventsPurged, l.detail.heldBack])).toEqual([
       [0, 0, 0],
