@@ -10,6 +10,7 @@ import { devKeyFiles, ensureDevKeys, mintDevToken } from "../src/auth/dev-keys.j
 import { DEV_AUDIENCE, DEV_ISSUER } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { parseKeyRing } from "../src/crypto/keyed-hash.js";
+import { ACCESS_BATCH, countStored, generateEvents, HISTORY_PAGE, historyRawSql, historyThroughGateway, lookupsOf, makePartitions, seedAccounts, seededAddresses, seedStored, seenRawSql, seenThroughGateway, writeCopy, writeThroughGateway, type LatencyMeasure as AccessLatency, type WriteMeasure } from "./access.js";
 import { countRegistered, matchCalls, matchRawSql, matchThroughGateway, registerRawSql, registerThroughGateway, seedIdentifierHashes, type LatencyMeasure, type RegisterMeasure } from "./accounts.js";
 import { cpuMeter, databaseBackends, postgresPids, type CpuGroups } from "./cpu.js";
 import { benchDatabase, type BenchDatabase } from "./database.js";
@@ -23,6 +24,7 @@ import { expectedVisible, gql, seedReadData } from "./seed.js";
 import { expectedRows, generatedIndicators, loadReports, type StixObject } from "./stix-bundle.js";
 import { countImported, importBundlesThroughGateway, importRawSql, importThroughTaxii, ownGreenCollection, type ImportMeasure } from "./stix-import.js";
 import { pageGraphql, pageRawSql, pageTaxii, seedStixObjects, type PageMeasure } from "./taxii.js";
+import { MAX_ACCOUNTS_SEEN } from "../subgraphs/verification/access.service.js";
 
 /**
  * `npm run bench`: every figure beside its baseline, measured in the same run, with ratios.
@@ -31,12 +33,15 @@ import { pageGraphql, pageRawSql, pageTaxii, seedStixObjects, type PageMeasure }
  *   --rows N         indicators published per side and run (default 100,000)
  *   --seconds N      load duration per read target (default 10)
  *   --connections N  autocannon connections, one org each (default 50)
- *   --only read|publish|feed|accounts|stix|taxii|resellers
+ *   --only read|publish|feed|accounts|stix|taxii|resellers|access
  *   --hashes N       accounts: identifier hashes stored before matching (default 1,000,000)
  *   --match-calls N  accounts: matchIdentifiers calls of 1,000 identifiers per side and run (default 200)
  *   --accounts N     accounts: accounts registered per side and run, in batches of 5,000 (default 100,000)
  *   --forest N       resellers: accounts in the seeded reseller forest, a tenth of them resellers (default 1,000,000; --quick 50,000)
  *   --chain-calls N  resellers: resellerChain calls per side and run (default 1,000; --quick 200)
+ *   --access-events N   access: events recorded per side and run, in batches of 10,000 (default 1,000,000; --quick 20,000)
+ *   --access-stored N   access: events stored before the history and address lookups (default 10,000,000; --quick 200,000)
+ *   --access-calls N    access: accessHistory and accountsSeenFromIp calls per side and run (default 500; --quick 100)
  *   --subscribers N  feed: graphql-ws subscribers, spread over --agencies N (default 500 over 10)
  *   --incidents N    feed: incidents reported per rate (default 1,000; --quick 200)
  *   --rates A,B      feed: reports per second, one phase each (default 10,50)
@@ -57,6 +62,9 @@ const { values: args } = parseArgs({
     seconds: { type: "string" },
     forest: { type: "string" },
     "chain-calls": { type: "string" },
+    "access-events": { type: "string" },
+    "access-stored": { type: "string" },
+    "access-calls": { type: "string" },
     warmup: { type: "string" },
     connections: { type: "string" },
     only: { type: "string" },
@@ -78,7 +86,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed|accounts|stix|taxii|resellers] [--hashes N] [--match-calls N] [--accounts N] [--stix-indicators N] [--report-copies N] [--stored N] [--forest N] [--chain-calls N] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
+  process.stdout.write("usage: npm run bench -- [--quick] [--runs N] [--rows N] [--seconds N] [--warmup N] [--connections N] [--only read|publish|feed|accounts|stix|taxii|resellers|access] [--hashes N] [--match-calls N] [--accounts N] [--stix-indicators N] [--report-copies N] [--stored N] [--forest N] [--chain-calls N] [--access-events N] [--access-stored N] [--access-calls N] [--subscribers N] [--agencies N] [--incidents N] [--rates 10,50] [--token-per subscriber|org] [--stall S] [--drain-cap S] [--profile]\n");
   process.exit(0);
 }
 const quick = args.quick!;
@@ -88,8 +96,8 @@ const SECONDS = Number(args.seconds ?? (quick ? 5 : 10));
 const WARMUP = Number(args.warmup ?? (quick ? 2 : 3));
 const CONNECTIONS = Number(args.connections ?? 50);
 const BATCH = 1000;
-if (args.only !== undefined && !["read", "publish", "feed", "accounts", "stix", "taxii", "resellers"].includes(args.only)) {
-  process.stderr.write("only: read, publish, feed, accounts, stix, taxii or resellers\n");
+if (args.only !== undefined && !["read", "publish", "feed", "accounts", "stix", "taxii", "resellers", "access"].includes(args.only)) {
+  process.stderr.write("only: read, publish, feed, accounts, stix, taxii, resellers or access\n");
   process.exit(2);
 }
 const doRead = !args.only || args.only === "read";
@@ -99,8 +107,12 @@ const doAccounts = !args.only || args.only === "accounts";
 const doStix = !args.only || args.only === "stix";
 const doTaxii = !args.only || args.only === "taxii";
 const doResellers = !args.only || args.only === "resellers";
+const doAccess = !args.only || args.only === "access";
 const FOREST = Number(args.forest ?? (quick ? 50_000 : 1_000_000));
 const CHAIN_CALLS = Number(args["chain-calls"] ?? (quick ? 200 : 1000));
+const ACCESS_EVENTS = Number(args["access-events"] ?? (quick ? 20_000 : 1_000_000));
+const ACCESS_STORED = Number(args["access-stored"] ?? (quick ? 200_000 : 10_000_000));
+const ACCESS_CALLS = Number(args["access-calls"] ?? (quick ? 100 : 500));
 const STIX_INDICATORS = Number(args["stix-indicators"] ?? (quick ? 5_000 : 50_000));
 const REPORT_COPIES = Number(args["report-copies"] ?? (quick ? 2 : 10));
 const STORED = Number(args.stored ?? (quick ? 10_000 : 100_000));
@@ -127,7 +139,7 @@ if (TOKEN_PER !== "subscriber" && TOKEN_PER !== "org") {
   process.stderr.write("token-per: subscriber or org\n");
   process.exit(2);
 }
-for (const [k, v] of Object.entries({ RUNS, ROWS, HASHES, MATCH_CALLS, ACCOUNTS, STIX_INDICATORS, REPORT_COPIES, STORED, FOREST, CHAIN_CALLS, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
+for (const [k, v] of Object.entries({ RUNS, ROWS, HASHES, MATCH_CALLS, ACCOUNTS, STIX_INDICATORS, REPORT_COPIES, STORED, FOREST, CHAIN_CALLS, ACCESS_EVENTS, ACCESS_STORED, ACCESS_CALLS, SECONDS, WARMUP, CONNECTIONS, SUBSCRIBERS, AGENCIES, INCIDENTS, STALL, DRAIN_CAP, ...Object.fromEntries(RATES.map((r, i) => [`rate ${i + 1}`, r])) })) {
   if (!Number.isInteger(v) || v < 1) {
     process.stderr.write(`${k.toLowerCase()}: a positive integer, please\n`);
     process.exit(2);
@@ -183,7 +195,8 @@ async function main(): Promise<number> {
       `${doAccounts ? `accounts: ${MATCH_CALLS} match calls of ${MATCH_SIZE} against ${HASHES} hashes, ${ACCOUNTS} accounts registered per side; ` : ""}` +
       `${doStix ? `stix: the threat reports ${REPORT_COPIES} times and ${STIX_INDICATORS} generated indicators imported per side; ` : ""}` +
       `${doTaxii ? `taxii: ${STORED} stored objects paged by ${PAGE}; ` : ""}` +
-      `${doResellers ? `resellers: a forest of ${FOREST} accounts, ${CHAIN_CALLS} chain calls per side` : ""}`,
+      `${doResellers ? `resellers: a forest of ${FOREST} accounts, ${CHAIN_CALLS} chain calls per side; ` : ""}` +
+      `${doAccess ? `access: ${ACCESS_EVENTS} events recorded per side, ${ACCESS_CALLS} reads per side on ${ACCESS_STORED} stored` : ""}`,
   );
   dataDir = await mkdtemp(join(tmpdir(), "watchfloor-bench-data-"));
   // Made once, here: every process of the bench verifies with the same dev key.
@@ -221,20 +234,22 @@ async function main(): Promise<number> {
   // One process per subgraph (each migrates its own schema under the migration lock), then gateways.
   // The feed reads the gateway's and the incidents subgraph's memory after a full GC.
   const gcFlag = doFeed ? ["--expose-gc"] : [];
-  const [indicators, directory, incidents, accounts, resellers] = await Promise.all([
+  const [indicators, directory, incidents, accounts, resellers, verification] = await Promise.all([
     startChild("indicators", ["subgraph", "indicators"], env, profiled("indicators")),
     startChild("directory", ["subgraph", "directory"], env),
     doFeed ? startChild("incidents", ["subgraph", "incidents"], env, [...gcFlag, ...profiled("incidents")]) : Promise.resolve(undefined),
     doAccounts ? startChild("accounts", ["subgraph", "accounts"], env, profiled("accounts")) : Promise.resolve(undefined),
     doResellers ? startChild("resellers", ["subgraph", "resellers"], env, profiled("resellers")) : Promise.resolve(undefined),
+    doAccess ? startChild("verification", ["subgraph", "verification"], env, profiled("verification")) : Promise.resolve(undefined),
   ]);
   children.push(indicators, directory);
   if (incidents) children.push(incidents);
   if (accounts) children.push(accounts);
   if (resellers) children.push(resellers);
+  if (verification) children.push(verification);
   const subgraphUrls =
     `indicators=${indicators.url},directory=${directory.url}${incidents ? `,incidents=${incidents.url}` : ""}` +
-    `${accounts ? `,accounts=${accounts.url}` : ""}${resellers ? `,resellers=${resellers.url}` : ""}`;
+    `${accounts ? `,accounts=${accounts.url}` : ""}${resellers ? `,resellers=${resellers.url}` : ""}${verification ? `,verification=${verification.url}` : ""}`;
   const [hive, apollo] = await Promise.all([
     startChild("hive-gateway", ["gateway"], { ...env, SUBGRAPH_URLS: subgraphUrls }, [...gcFlag, ...profiled("hive-gateway")]),
     doRead ? startChild("apollo-gateway", ["apollo"], { ...env, SUBGRAPH_URLS: subgraphUrls }) : Promise.resolve(undefined),
@@ -255,6 +270,7 @@ async function main(): Promise<number> {
     "indicators subgraph": () => [indicators.pid],
     ...(accounts ? { "accounts subgraph": () => [accounts.pid] } : {}),
     ...(resellers ? { "resellers subgraph": () => [resellers.pid] } : {}),
+    ...(verification ? { "verification subgraph": () => [verification.pid] } : {}),
     postgres: db.pgDataDir ? () => postgresPids(db!.pgDataDir!) : () => backends!.pids(),
   };
   const meter = cpuMeter(groups);
@@ -731,6 +747,120 @@ async function main(): Promise<number> {
     }
   }
 
+  if (doAccess) {
+    const client = new pg.Client({ connectionString: db.url });
+    client.on("error", (err) => say(`access connection: ${err.message}`));
+    await client.connect();
+    try {
+      // The months of the last year, made before either side writes: COPY would put rows of a month
+      // without its partition into the default partition, where the hub's writes never go.
+      await makePartitions(client, new Date(Date.now() - 363 * 86_400_000), new Date());
+      const ACCOUNTS_PER_WRITER = 10_000;
+      const warmOrg = "bench-ac-warm";
+      const warmAccounts = await seedAccounts(client, warmOrg, 100);
+      await writeThroughGateway(hive.url, await token(warmOrg, ["verification:write"]), generateEvents(warmAccounts, 2 * ACCESS_BATCH, 7));
+      await writeCopy(client, `${warmOrg}-raw`, generateEvents(warmAccounts, 2 * ACCESS_BATCH, 7));
+      const writeRuns: { side: WriteMeasure; base: WriteMeasure }[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const orgs = { gateway: `bench-ac-gw-${r + 1}`, raw: `bench-ac-raw-${r + 1}` };
+        const events = {
+          gateway: generateEvents(await seedAccounts(client, orgs.gateway, ACCOUNTS_PER_WRITER), ACCESS_EVENTS, 1000 + r),
+          raw: generateEvents(await seedAccounts(client, orgs.raw, ACCOUNTS_PER_WRITER), ACCESS_EVENTS, 1000 + r),
+        };
+        const gwToken = await token(orgs.gateway, ["verification:write"]);
+        const run = {} as { gateway: WriteMeasure; raw: WriteMeasure };
+        for (const side of r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const)) {
+          if (backends) await backends.refresh();
+          const stop = meter.start();
+          run[side] = side === "gateway" ? await writeThroughGateway(hive.url, gwToken, events.gateway) : await writeCopy(client, orgs.raw, events.raw);
+          cpuSpent.push({ what: `recordAccessEvents ${side}`, per: "1,000 events", ...perUnit(stop(), run[side].rows / 1000, run[side].seconds) });
+          say(`access write run ${r + 1}/${RUNS} ${side}: ${run[side].rows} events in ${run[side].seconds.toFixed(2)} s = ${run[side].rowsPerSecond.toFixed(0)} events/s (batch p50 ${run[side].batchMsP50.toFixed(0)} ms, max ${run[side].batchMsMax.toFixed(0)} ms)`);
+        }
+        const stored = { gateway: await countStored(client, orgs.gateway), raw: await countStored(client, orgs.raw) };
+        checks.push({
+          what: `access write run ${r + 1}: every event stored once on each side`,
+          ok: stored.gateway === ACCESS_EVENTS && stored.raw === ACCESS_EVENTS,
+          detail: `${stored.gateway} through the gateway, ${stored.raw} by COPY; expected ${ACCESS_EVENTS} each`,
+        });
+        writeRuns.push({ side: run.gateway, base: run.raw });
+      }
+      raw.accessWrite = writeRuns;
+      ratioRow(
+        `recordAccessEvents, ${ACCESS_EVENTS.toLocaleString("en")} events in batches of ${ACCESS_BATCH.toLocaleString("en")} via Hive gateway`,
+        "events/s",
+        "raw pg: COPY FROM STDIN, same table",
+        writeRuns,
+        (m) => m.rowsPerSecond,
+        { op: ">=", value: 0.3 },
+      );
+
+      // Reads on a log of ACCESS_STORED events of one provider: 100 per account over the last year.
+      const reader = "bench-ac-reader";
+      const readerAccounts = Math.max(100, Math.floor(ACCESS_STORED / 100));
+      const accounts = await seedAccounts(client, reader, readerAccounts);
+      const seeded = await seedStored(client, reader, readerAccounts, ACCESS_STORED, say);
+      const { rows: sizes } = await client.query<{ partitions: number; bytes: string; index_bytes: string }>(
+        `select count(*)::int as partitions, sum(pg_table_size(i.inhrelid))::text as bytes, sum(pg_indexes_size(i.inhrelid))::text as index_bytes
+           from pg_inherits i where i.inhparent = 'verification.access_event'::regclass`,
+      );
+      const total = await client.query<{ n: number }>("select count(*)::int as n from verification.access_event");
+      say(
+        `access: ${ACCESS_STORED.toLocaleString("en")} events of ${readerAccounts.toLocaleString("en")} accounts stored in ${seeded.seconds.toFixed(0)} s; ` +
+          `the log holds ${total.rows[0]!.n.toLocaleString("en")} in ${sizes[0]!.partitions} partitions, ${(Number(sizes[0]!.bytes) / 2 ** 20).toFixed(0)} MB of rows and ${(Number(sizes[0]!.index_bytes) / 2 ** 20).toFixed(0)} MB of indexes`,
+      );
+      raw.accessStored = { events: ACCESS_STORED, accounts: readerAccounts, seconds: seeded.seconds, totalRows: total.rows[0]!.n, ...sizes[0] };
+      const rdToken = await token(reader, ["verification:read"]);
+      const random = (n: number, seed: number) => Array.from({ length: n }, (_, i) => accounts[((i + 1) * 7919 + seed * 104729) % accounts.length]!);
+      const addresses = await seededAddresses(client, reader, random(50, 99), 200);
+      await historyThroughGateway(hive.url, rdToken, random(20, 1));
+      await historyRawSql(client, reader, random(20, 1));
+      await seenThroughGateway(hive.url, rdToken, lookupsOf(addresses, 12));
+      await seenRawSql(client, reader, lookupsOf(addresses, 12), MAX_ACCOUNTS_SEEN);
+      const historyRuns: { side: AccessLatency; base: AccessLatency }[] = [];
+      const seenRuns: { side: AccessLatency; base: AccessLatency }[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const calls = random(ACCESS_CALLS, r + 2);
+        const lookups = lookupsOf({ v4: addresses.v4.slice(r), v6: addresses.v6.slice(r) }, ACCESS_CALLS);
+        const run = {} as { history: { gateway: AccessLatency; raw: AccessLatency }; seen: { gateway: AccessLatency; raw: AccessLatency } };
+        run.history = {} as { gateway: AccessLatency; raw: AccessLatency };
+        run.seen = {} as { gateway: AccessLatency; raw: AccessLatency };
+        for (const side of r % 2 === 0 ? (["gateway", "raw"] as const) : (["raw", "gateway"] as const)) {
+          let stop = meter.start();
+          let started = performance.now();
+          run.history[side] = side === "gateway" ? await historyThroughGateway(hive.url, rdToken, calls) : await historyRawSql(client, reader, calls);
+          cpuSpent.push({ what: `accessHistory ${side}`, per: "call", ...perUnit(stop(), calls.length, (performance.now() - started) / 1000) });
+          stop = meter.start();
+          started = performance.now();
+          run.seen[side] = side === "gateway" ? await seenThroughGateway(hive.url, rdToken, lookups) : await seenRawSql(client, reader, lookups, MAX_ACCOUNTS_SEEN);
+          cpuSpent.push({ what: `accountsSeenFromIp ${side}`, per: "call", ...perUnit(stop(), lookups.length, (performance.now() - started) / 1000) });
+          say(
+            `access read run ${r + 1}/${RUNS} ${side}: accessHistory p50 ${run.history[side].p50.toFixed(2)} ms, p99 ${run.history[side].p99.toFixed(2)} ms; ` +
+              `accountsSeenFromIp p50 ${run.seen[side].p50.toFixed(2)} ms, p99 ${run.seen[side].p99.toFixed(2)} ms`,
+          );
+        }
+        for (const what of ["history", "seen"] as const) {
+          const differ = run[what].gateway.answers.findIndex((a, i) => a !== run[what].raw.answers[i]);
+          const found = run[what].raw.answers.filter((a) => !a.startsWith("0:")).length;
+          checks.push({
+            what: `access read run ${r + 1}: ${what === "history" ? "accessHistory pages" : "accountsSeenFromIp answers"} equal the raw statement's`,
+            ok: differ === -1 && found > 0,
+            detail: differ === -1 ? `${run[what].raw.answers.length} calls agree, ${found} of them found events` : `call ${differ} differs: ${run[what].gateway.answers[differ]} against ${run[what].raw.answers[differ]}`,
+          });
+        }
+        historyRuns.push({ side: run.history.gateway, base: run.history.raw });
+        seenRuns.push({ side: run.seen.gateway, base: run.seen.raw });
+      }
+      raw.accessRead = { history: historyRuns.map((r) => ({ side: { ...r.side, answers: undefined }, base: { ...r.base, answers: undefined } })), seen: seenRuns.map((r) => ({ side: { ...r.side, answers: undefined }, base: { ...r.base, answers: undefined } })) };
+      const stored = ACCESS_STORED.toLocaleString("en");
+      ratioRow(`accessHistory p50 (first ${HISTORY_PAGE}), ${stored} stored: Hive gateway`, "ms", "raw pg: the same page statement", historyRuns, (m) => m.p50);
+      ratioRow(`accessHistory p99 (first ${HISTORY_PAGE}), ${stored} stored: Hive gateway`, "ms", "raw pg: the same page statement", historyRuns, (m) => m.p99);
+      ratioRow(`accountsSeenFromIp p50 (address, /24 in 90 days, /48), ${stored} stored: Hive gateway`, "ms", "raw pg: the same lookup statement", seenRuns, (m) => m.p50);
+      ratioRow(`accountsSeenFromIp p99 (address, /24 in 90 days, /48), ${stored} stored: Hive gateway`, "ms", "raw pg: the same lookup statement", seenRuns, (m) => m.p99);
+    } finally {
+      await client.end();
+    }
+  }
+
   const notes: string[] = [];
   if (doFeed) {
     const feedToken = (org: string, kind: "PROVIDER" | "AGENCY", scopes: string[], sub?: string) =>
@@ -816,6 +946,9 @@ async function main(): Promise<number> {
       reportCopies: REPORT_COPIES,
       stored: STORED,
       page: PAGE,
+      accessEvents: ACCESS_EVENTS,
+      accessStored: ACCESS_STORED,
+      accessCalls: ACCESS_CALLS,
     },
     notes,
     rows,

@@ -81,10 +81,10 @@ const LimitsSchema = z.object({
   MAX_DIRECTIVES: positiveInt.max(200).default(20),
   MAX_BATCHED_OPERATIONS: z.coerce.number().int().min(0).max(50).default(5),
   /** Values in any one list argument (or list input field), literal or variable, before anything runs. */
-  // The longest list the API takes is registerAccounts' 5,000 accounts; each field's own cap (1,000
-  // indicators, 1,000 identifiers to match) is checked by its service.
-  MAX_LIST_VALUES: positiveInt.max(100_000).default(5000),
-  // 5,000 accounts with a few identifiers each come to about 2 MB of JSON.
+  // The longest list the API takes is recordAccessEvents' 10,000 access events; each field's own cap
+  // (5,000 accounts, 1,000 indicators, 1,000 identifiers to match) is checked by its service.
+  MAX_LIST_VALUES: positiveInt.max(100_000).default(10_000),
+  // 5,000 accounts with a few identifiers each come to about 2 MB of JSON; 10,000 access events to about 1.2 MB.
   MAX_BODY_BYTES: positiveInt.max(50 * 1024 * 1024).default(4 * 1024 * 1024),
   /** STIX objects in one import (a bundle, or a TAXII envelope): a 50,000-indicator feed fits. */
   MAX_IMPORT_OBJECTS: positiveInt.max(1_000_000).default(100_000),

@@ -22,7 +22,8 @@ describe("limits on operations", () => {
   let t: TestHub;
   let token: string;
   beforeAll(async () => {
-    t = await startTestHub();
+    // The list cap pinned at 5,000, under the token limit, so a literal list over it reaches the list check.
+    t = await startTestHub({ MAX_LIST_VALUES: "5000" });
     token = await t.token(orgId("limits"), "PROVIDER", ["indicators:read", "indicators:write"]);
   });
   afterAll(() => t?.stop());
