@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import { expect } from "vitest";
+import type { TestHub } from "./hub.js";
+
+/** Customer identification records (the verification subgraph) for tests of any part of it. */
+
+const PARTY = `kind names addresses { lines city region postalCode country } nationalId dateOfBirth citizenship permanentResidence organizedIn locatedIn usPerson usPersonReason`;
+
+/** Every field of a CustomerRecord, for queries and mutation results. */
+export const RECORD_FIELDS = `id accountId status usPerson usPersonReason product
+  customer { ${PARTY} } beneficialOwners { ${PARTY} }
+  payments { type institution cardNumber accountNumber customerIdentifier transactionIds walletAddress }
+  emails { value verifiedAt } phones { value verifiedAt }
+  checks { id subject method documentType documentNumber issuingCountry expiresOn source result discrepancy resolution checkedBy checkedAt }
+  openedAt statusChangedAt verifiedAt reverifyDueAt reverificationDue closedAt lastAccessAt retainUntil legalHold`;
+
+const RESULT = `record { ${RECORD_FIELDS} } error { field message code }`;
+export const OPEN_RECORD = `mutation($in: CustomerRecordInput!) { openCustomerRecord(input: $in) { ${RESULT} } }`;
+export const ADD_CHECK = `mutation($id: ID!, $in: VerificationCheckInput!) { addVerificationCheck(recordId: $id, input: $in) { ${RESULT} } }`;
+export const SET_STATUS = `mutation($id: ID!, $s: VerificationStatus!, $r: String!) { setVerificationStatus(recordId: $id, status: $s, reason: $r) { ${RESULT} } }`;
+export const SET_OWNERS = `mutation($id: ID!, $owners: [PartyInput!]!) { updateBeneficialOwners(recordId: $id, owners: $owners) { ${RESULT} } }`;
+export const CUSTOMER_RECORD = `query($a: ID!) { customerRecord(accountId: $a) { ${RECORD_FIELDS} } }`;
+export const BY_IDENTIFIER = `query($t: RecordLookupType!, $v: String!) { customerRecordsByIdentifier(type: $t, value: $v) { id accountId } }`;
+
+/**
+ * A record input for `accountId`: a foreign individual (so the record needs verification) with values
+ * of its own (a random tag in the name, e-mail and national id), every field of `overrides` replacing
+ * the default's.
+ */
+export function recordInput(accountId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const tag = randomBytes(4).toString("hex").toUpperCase();
+  return {
+    accountId,
+    customer: {
+      kind: "INDIVIDUAL",
+      names: [`Test Customer ${tag}`],
+      addresses: [{ lines: [`${tag} Test Street 1`], city: "Lyon", postalCode: "69001", country: "FR" }],
+      nationalId: `FR:${tag}01`,
+      dateOfBirth: "1985-07-14",
+      citizenship: ["FR"],
+      permanentResidence: "FR",
+    },
+    beneficialOwners: [],
+    payments: [{ type: "CARD", institution: "Test Bank", cardNumber: "4111 1111 1111 1111" }],
+    emails: [`customer-${tag.toLowerCase()}@example.org`],
+    phones: [],
+    ...overrides,
+  };
+}
+
+/**
+ * Opens a customer record for an account of the token's org (the account must be registered through
+ * the accounts subgraph first) and returns it with every field of RECORD_FIELDS; fails the test on
+ * any error.
+ */
+export async function openRecord(t: TestHub, token: string, accountId: string, overrides: Record<string, unknown> = {}): Promise<any> {
+  const res = await t.gql(OPEN_RECORD, { in: recordInput(accountId, overrides) }, token);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  const result = res.data.openCustomerRecord;
+  expect(result.error, JSON.stringify(result.error)).toBeNull();
+  return result.record;
+}
