@@ -2,6 +2,9 @@ import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
 import { verificationAccounts } from "./account.projection.js";
 import { AuditResolver } from "./audit.resolver.js";
 import { verificationMigrations } from "./migrations/index.js";
+import { recordReferences } from "./record.reference.js";
+import { AccountVerificationResolver, RecordResolver } from "./record.resolver.js";
+import { AccountRef } from "./record.type.js";
 
 /**
  * Customer identification records (EO 13984 §1): the provider's own, sealed, audited, and released
@@ -10,7 +13,10 @@ import { verificationMigrations } from "./migrations/index.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver],
+  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver],
+  // Account is reached by no query of this subgraph, only through `_entities`.
+  orphanedTypes: [AccountRef],
+  references: recordReferences,
   migrations: { schema: "verification", migrations: verificationMigrations },
   projections: [verificationAccounts],
 };

@@ -12,7 +12,7 @@ export const RECORD_FIELDS = `id accountId status usPerson usPersonReason produc
   payments { type institution cardNumber accountNumber customerIdentifier transactionIds walletAddress }
   emails { value verifiedAt } phones { value verifiedAt }
   checks { id subject method documentType documentNumber issuingCountry expiresOn source result discrepancy resolution checkedBy checkedAt }
-  openedAt statusChangedAt verifiedAt reverifyDueAt reverificationDue closedAt lastAccessAt retainUntil legalHold`;
+  openedAt statusChangedAt verifiedAt reverifyDueAt reverificationDue restrictedUntil closedAt lastAccessAt retainUntil legalHold`;
 
 const RESULT = `record { ${RECORD_FIELDS} } error { field message code }`;
 export const OPEN_RECORD = `mutation($in: CustomerRecordInput!) { openCustomerRecord(input: $in) { ${RESULT} } }`;
@@ -59,4 +59,31 @@ export async function openRecord(t: TestHub, token: string, accountId: string, o
   const result = res.data.openCustomerRecord;
   expect(result.error, JSON.stringify(result.error)).toBeNull();
   return result.record;
+}
+
+/** A passing documentary check of `subject` (customer, beneficialOwners[i]); the record after it. */
+export async function passCheck(t: TestHub, token: string, record: { id: string }, subject = "customer"): Promise<any> {
+  const input = { subject, method: "DOCUMENTARY", documentType: "passport", documentNumber: `P${randomBytes(4).toString("hex").toUpperCase()}`, issuingCountry: "FR", result: "PASS" };
+  const res = await t.gql(ADD_CHECK, { id: record.id, in: input }, token);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  expect(res.data.addVerificationCheck.error, JSON.stringify(res.data.addVerificationCheck.error)).toBeNull();
+  return res.data.addVerificationCheck.record;
+}
+
+/** Moves a record to `status` (which must be allowed from where it is); the record after it. */
+export async function setStatus(t: TestHub, token: string, record: { id: string }, status: string, reason = "test"): Promise<any> {
+  const res = await t.gql(SET_STATUS, { id: record.id, s: status, r: reason }, token);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  expect(res.data.setVerificationStatus.error, JSON.stringify(res.data.setVerificationStatus.error)).toBeNull();
+  return res.data.setVerificationStatus.record;
+}
+
+/**
+ * A PENDING or UNVERIFIED record made VERIFIED: VERIFIED needs a passing check, in the current round,
+ * of the customer and of each beneficial owner who is not a US person; this records one for each.
+ */
+export async function verifyRecord(t: TestHub, token: string, record: { id: string; customer: { usPerson: boolean }; beneficialOwners: { usPerson: boolean }[] }): Promise<any> {
+  if (!record.customer.usPerson) await passCheck(t, token, record, "customer");
+  for (const [i, owner] of record.beneficialOwners.entries()) if (!owner.usPerson) await passCheck(t, token, record, `beneficialOwners[${i}]`);
+  return setStatus(t, token, record, "VERIFIED", "identity verified");
 }
