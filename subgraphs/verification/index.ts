@@ -1,6 +1,8 @@
 import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
 import { verificationAccounts } from "./account.projection.js";
 import { AuditResolver } from "./audit.resolver.js";
+import { CertificationResolver } from "./certification.resolver.js";
+import { ExemptionResolver } from "./exemption.resolver.js";
 import { verificationMigrations } from "./migrations/index.js";
 import { recordReferences } from "./record.reference.js";
 import { AccountVerificationResolver, RecordResolver } from "./record.resolver.js";
@@ -13,7 +15,7 @@ import { AccountRef } from "./record.type.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver],
+  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver, ExemptionResolver, CertificationResolver],
   // Account is reached by no query of this subgraph, only through `_entities`.
   orphanedTypes: [AccountRef],
   references: recordReferences,
