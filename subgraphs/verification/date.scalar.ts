@@ -1,12 +1,13 @@
-import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
+import { GraphQLError, GraphQLScalarType, Kind, valueFromASTUntyped } from "graphql";
 
 /**
- * `Date`: a calendar date, YYYY-MM-DD. The scalar takes any string and leaves the checking to the
- * record's validation, so that an impossible date (2023-02-30) is an input error naming its field as
- * a value, and no message repeats it: a date of birth is personal. graphql-scalars' GraphQLDate
- * refuses it during variable coercion with the value in the message.
+ * `Date`: a calendar date, YYYY-MM-DD. The scalar takes any value and leaves the checking to the
+ * record's validation, so that an impossible date (2023-02-30), or a number, is an input error naming
+ * its field, returned as a value, and no message repeats it: a date of birth is personal. A scalar
+ * that refused it (graphql-scalars' GraphQLDate) would fail the request during variable coercion, with
+ * the value quoted in graphql-js's message.
  */
-export const CalendarDate = new GraphQLScalarType<string, string>({
+export const CalendarDate = new GraphQLScalarType<unknown, string>({
   name: "Date",
   description: "A calendar date, YYYY-MM-DD (ISO 8601)",
   specifiedByURL: "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6",
@@ -15,14 +16,8 @@ export const CalendarDate = new GraphQLScalarType<string, string>({
     if (value instanceof Date) return value.toISOString().slice(0, 10);
     throw new GraphQLError("Date: not a calendar date");
   },
-  parseValue(value) {
-    if (typeof value !== "string") throw new GraphQLError("Date: a string YYYY-MM-DD expected");
-    return value;
-  },
-  parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError("Date: a string YYYY-MM-DD expected");
-    return ast.value;
-  },
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => (ast.kind === Kind.STRING ? ast.value : valueFromASTUntyped(ast, variables)),
 });
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -15,6 +15,12 @@ class PageArgs {
   after?: string | null;
 }
 
+/**
+ * Each change answers with the whole record, decrypted: a change needs read as well as write, so that
+ * a write-only token (an ingestion job) cannot read records back through its own mutations.
+ */
+const WRITE = ["verification:read", "verification:write"];
+
 @Resolver(() => CustomerRecord)
 export class RecordResolver {
   @Query(() => CustomerRecord, {
@@ -37,13 +43,13 @@ export class RecordResolver {
     return new RecordService(ctx).dueForReverification(first, after);
   }
 
-  @Authorized("verification:write")
-  @Mutation(() => CustomerRecordResult, { description: "Opens the customer record of an account of yours (one per account), PENDING verification" })
+  @Authorized(WRITE)
+  @Mutation(() => CustomerRecordResult, { description: "Opens the customer record of an account of yours (one per account), PENDING verification. Needs verification:read and verification:write, as every change of a record (each answers with the record)" })
   openCustomerRecord(@Arg("input", () => CustomerRecordInput) input: CustomerRecordInput, @Ctx() ctx: Context): Promise<CustomerRecordResult> {
     return new RecordService(ctx).open(input);
   }
 
-  @Authorized("verification:write")
+  @Authorized(WRITE)
   @Mutation(() => CustomerRecordResult, { description: "Records a documentary or non-documentary check of the customer or a beneficial owner" })
   addVerificationCheck(
     @Arg("recordId", () => ID) recordId: string,
@@ -53,7 +59,7 @@ export class RecordResolver {
     return new RecordService(ctx).addCheck(recordId, input);
   }
 
-  @Authorized("verification:write")
+  @Authorized(WRITE)
   @Mutation(() => CustomerRecordResult, { description: "Moves the record through the verification workflow (see VerificationStatus); VERIFIED needs a passing check of each foreign party. The reason is sealed" })
   setVerificationStatus(
     @Arg("recordId", () => ID) recordId: string,
@@ -64,7 +70,7 @@ export class RecordResolver {
     return new RecordService(ctx).setStatus(recordId, status, reason);
   }
 
-  @Authorized("verification:write")
+  @Authorized(WRITE)
   @Mutation(() => CustomerRecordResult, { description: "Replaces the beneficial owners (up to 50) and re-opens verification: VERIFIED goes back to PENDING" })
   updateBeneficialOwners(
     @Arg("recordId", () => ID) recordId: string,

@@ -1,3 +1,4 @@
+import { asDate } from "../../src/db/sql.js";
 import { parseStixId } from "../../src/graphql/ids.js";
 import type { StoredStatus } from "./record.enums.js";
 import type { ValidContact, ValidParty, ValidPayment } from "./record.validation.js";
@@ -34,7 +35,8 @@ export interface RecordRow {
   retain_until: Date | null;
   legal_hold: boolean;
   version: number;
-  round_started_at: Date;
+  /** The current verification round (see the migration that added it). */
+  round: number;
 }
 
 /** verification.verification_check, its expiry as text (a calendar date, not an instant). */
@@ -75,3 +77,14 @@ export const sealedContacts = (emails: ValidContact[], phones: ValidContact[]): 
 });
 
 export const sealedParty = ({ country: _country, ...party }: ValidParty): SealedParty => party;
+
+const RECORD_TIMES = ["opened_at", "status_changed_at", "verified_at", "reverify_due_at", "closed_at", "last_access_at", "retain_until"] as const;
+
+/** A row as the ORM's connection brings it (timestamps as text) with its times as Dates. */
+export function recordRow(raw: RecordRow): RecordRow {
+  const row = { ...raw };
+  for (const k of RECORD_TIMES) if (row[k] !== null) (row as Record<string, unknown>)[k] = asDate(row[k] as Date | string);
+  return row;
+}
+
+export const checkRow = (raw: CheckRow): CheckRow => ({ ...raw, checked_at: asDate(raw.checked_at), created_at: asDate(raw.created_at) });

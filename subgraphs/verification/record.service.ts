@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { hasScope, type Viewer } from "../../src/auth/viewer.js";
-import { query } from "../../src/db/sql.js";
+import { asDate, query } from "../../src/db/sql.js";
 import { badInput, forbidden } from "../../src/errors.js";
 import { appendEvents } from "../../src/events/outbox.js";
 import { Topics, type VerificationStatusPayload } from "../../src/events/topics.js";
@@ -17,8 +17,10 @@ import type { CustomerRecordInput, PartyInput, VerificationCheckInput } from "./
 import {
   accountId,
   CHECK_COLUMNS,
+  checkRow,
   parseRecordId,
   recordId,
+  recordRow,
   sealedContacts,
   sealedParty,
   type CheckRow,
@@ -99,8 +101,9 @@ export class RecordService {
     if (!uuid) return null;
     const now = this.now();
     return this.ctx.em.transactional(async (em) => {
-      const [row] = await query<RecordRow>(em, `select * from verification.customer_record where account_id = $1`, [uuid], "verification_record_by_account");
-      if (!row) return null;
+      const [raw] = await query<RecordRow>(em, `select * from verification.customer_record where account_id = $1`, [uuid], "verification_record_by_account");
+      if (!raw) return null;
+      const row = recordRow(raw);
       const access = await recordAccess(em, this.viewer, { owner: row.owner, accountId: row.account_id }, now);
       if (!access) return null;
       await this.audit(em, row, "RECORD_READ", now, accessDetail(access));
@@ -124,7 +127,7 @@ export class RecordService {
           order by r.opened_at, r.id limit ${MAX_LOOKUP_RESULTS}`,
         [owner, type, digests],
         "verification_records_by_identifier",
-      );
+      ).then((found) => found.map(recordRow));
       // One link for the search (what kind, how many found), then one per record read.
       await audit(em, this.viewer, { org: owner, action: "RECORD_SEARCHED", detail: { kind: type, found: rows.length } }, now);
       const out: CustomerRecord[] = [];
@@ -152,8 +155,8 @@ export class RecordService {
       "verification_due_page",
     );
     const edges = rows.slice(0, size).map((r) => ({
-      cursor: dueCursor(r.reverify_due_at, r.id),
-      node: { recordId: recordId(r.id), accountId: accountId(r.account_id), verifiedAt: r.verified_at, reverifyDueAt: r.reverify_due_at },
+      cursor: dueCursor(asDate(r.reverify_due_at), r.id),
+      node: { recordId: recordId(r.id), accountId: accountId(r.account_id), verifiedAt: asDate(r.verified_at), reverifyDueAt: asDate(r.reverify_due_at) },
     }));
     return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
@@ -193,11 +196,11 @@ export class RecordService {
     const owners = valid.beneficialOwners.map(sealedParty);
     const contacts = sealedContacts(valid.emails, valid.phones);
     return this.ctx.em.transactional(async (em) => {
-      const [row] = await query<RecordRow>(
+      const [inserted] = await query<RecordRow>(
         em,
         `insert into verification.customer_record (id, owner, account_id, product, status, us_person, us_person_reason, customer_country, foreign_owner_countries,
-                                                   master_key_id, data_key, customer, beneficial_owners, payments, contacts, opened_at, status_changed_at, round_started_at)
-         values ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15, $15, $15)
+                                                   master_key_id, data_key, customer, beneficial_owners, payments, contacts, opened_at, status_changed_at)
+         values ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15, $15)
          on conflict (account_id) do nothing
          returning *`,
         [
@@ -219,7 +222,8 @@ export class RecordService {
         ],
         "verification_record_insert",
       );
-      if (!row) return fail(new InputError("accountId: this account already has a customer record", "accountId"));
+      if (!inserted) return fail(new InputError("accountId: this account already has a customer record", "accountId"));
+      const row = recordRow(inserted);
       await this.writeIndex(em, id, owner, indexEntries({ customer, beneficialOwners: owners, payments: valid.payments, contacts }));
       await this.audit(em, row, "RECORD_OPENED", now, { status: "PENDING", beneficialOwners: owners.length, payments: valid.payments.length });
       await this.statusChanged(em, row, sealer, null, "PENDING", "record opened", now);
@@ -247,8 +251,8 @@ export class RecordService {
       const sealed: SealedCheck = { documentNumber: check.documentNumber, discrepancy: check.discrepancy, resolution: check.resolution };
       await query(
         em,
-        `insert into verification.verification_check (id, record_id, subject, method, document_type, issuing_country, expires_on, source, result, sealed, checked_by, checked_at, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13)`,
+        `insert into verification.verification_check (id, record_id, subject, method, document_type, issuing_country, expires_on, source, result, sealed, checked_by, checked_at, created_at, round)
+         values ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13, $14)`,
         [
           checkId,
           row.id,
@@ -263,6 +267,7 @@ export class RecordService {
           `${this.viewer.org}/${this.viewer.sub}`,
           check.checkedAt,
           now,
+          row.round,
         ],
         "verification_check_insert",
       );
@@ -291,22 +296,23 @@ export class RecordService {
         }
       }
       const days = (n: number) => new Date(now.getTime() + n * DAY_MS);
-      const [updated] = await query<RecordRow>(
+      const [changed] = await query<RecordRow>(
         em,
         `update verification.customer_record set
            status = $2, status_changed_at = $3, version = version + 1,
            verified_at = case when $2 = 'VERIFIED' then $3 else verified_at end,
            reverify_due_at = case when $2 = 'VERIFIED' then $4::timestamptz else null end,
-           round_started_at = case when $2 = 'PENDING' then $3 else round_started_at end,
+           round = case when $2 = 'PENDING' then round + 1 else round end,
            closed_at = case when $2 = 'CLOSED' then $3 else closed_at end,
            retain_until = case when $2 = 'CLOSED' then greatest($3, last_access_at) + make_interval(days => $5::int) else retain_until end
          where id = $1 returning *`,
         [row.id, to, now, days(this.settings.CIP_REVERIFY_AFTER_DAYS), this.settings.CIP_RETENTION_DAYS],
         "verification_record_status",
       );
-      await this.audit(em, updated!, "STATUS_CHANGED", now, { from: row.status, to });
-      await this.statusChanged(em, updated!, sealer, row.status, to, why.value, now);
-      return { record: await this.decode(em, updated!, now, sealer), error: null };
+      const updated = recordRow(changed!);
+      await this.audit(em, updated, "STATUS_CHANGED", now, { from: row.status, to });
+      await this.statusChanged(em, updated, sealer, row.status, to, why.value, now);
+      return { record: await this.decode(em, updated, now, sealer), error: null };
     });
   }
 
@@ -330,16 +336,17 @@ export class RecordService {
       }
       const sealer = RecordSealer.of(this.ctx.hub.recordKeys, row);
       const to: StoredStatus = row.status === "VERIFIED" ? "PENDING" : row.status;
-      const [updated] = await query<RecordRow>(
+      const [changed] = await query<RecordRow>(
         em,
         `update verification.customer_record set
-           beneficial_owners = $2, foreign_owner_countries = $3::text[], status = $4, version = version + 1, round_started_at = $5,
+           beneficial_owners = $2, foreign_owner_countries = $3::text[], status = $4, version = version + 1, round = round + 1,
            status_changed_at = case when status = $4 then status_changed_at else $5 end,
            reverify_due_at = case when $4 = 'VERIFIED' then reverify_due_at else null end
          where id = $1 returning *`,
         [row.id, sealer.seal(TABLE, "beneficial_owners", row.id, owners), foreignOwnerCountries(checked.value), to, now],
         "verification_record_owners",
       );
+      const updated = recordRow(changed!);
       await query(em, `delete from verification.record_index where record_id = $1`, [row.id], "verification_index_clear");
       await this.writeIndex(
         em,
@@ -352,10 +359,10 @@ export class RecordService {
           contacts: sealer.open<SealedContacts>(TABLE, "contacts", row.id, row.contacts),
         }),
       );
-      await this.audit(em, updated!, "RECORD_UPDATED", now, { beneficialOwners: owners.length, from: row.status, to });
+      await this.audit(em, updated, "RECORD_UPDATED", now, { beneficialOwners: owners.length, from: row.status, to });
       // The round's start is on the status log even when the status stays, so that it shows why.
-      await this.statusChanged(em, updated!, sealer, row.status, to, "beneficial owners changed: verification re-opened", now);
-      return { record: await this.decode(em, updated!, now, sealer), error: null };
+      await this.statusChanged(em, updated, sealer, row.status, to, "beneficial owners changed: verification re-opened", now);
+      return { record: await this.decode(em, updated, now, sealer), error: null };
     });
   }
 
@@ -376,7 +383,7 @@ export class RecordService {
 
   private async ownRecordForUpdate(em: EntityManager, uuid: string): Promise<RecordRow | null> {
     const [row] = await query<RecordRow>(em, `select * from verification.customer_record where id = $1 and owner = $2 for update`, [uuid, this.viewer.org], "verification_record_lock");
-    return row ?? null;
+    return row ? recordRow(row) : null;
   }
 
   private async writeIndex(em: EntityManager, id: string, owner: string, entries: { kind: LookupType; value: string }[]): Promise<void> {
@@ -398,8 +405,8 @@ export class RecordService {
     const owners = sealer.open<SealedParty[]>(TABLE, "beneficial_owners", row.id, row.beneficial_owners);
     const passed = await query<{ subject: string }>(
       em,
-      `select distinct subject from verification.verification_check where record_id = $1 and result = 'PASS' and created_at >= $2`,
-      [row.id, row.round_started_at],
+      `select distinct subject from verification.verification_check where record_id = $1 and result = 'PASS' and round = $2`,
+      [row.id, row.round],
       "verification_passed_subjects",
     );
     const done = new Set(passed.map((p) => p.subject));
@@ -430,7 +437,7 @@ export class RecordService {
   /** The record as clients see it, its sealed fields opened (a ciphertext that fails to open throws, and the request fails masked). */
   private async decode(em: EntityManager, row: RecordRow, now: Date, given?: RecordSealer): Promise<CustomerRecord> {
     const sealer = given ?? RecordSealer.of(this.ctx.hub.recordKeys, row);
-    const checks = await query<CheckRow>(em, `select ${CHECK_COLUMNS} from verification.verification_check where record_id = $1 order by checked_at, created_at, id`, [row.id], "verification_checks_of");
+    const checks = await query<CheckRow>(em, `select ${CHECK_COLUMNS} from verification.verification_check where record_id = $1 order by checked_at, created_at, id`, [row.id], "verification_checks_of").then((rows) => rows.map(checkRow));
     const contacts = sealer.open<SealedContacts>(TABLE, "contacts", row.id, row.contacts);
     const contact = (c: SealedContacts["emails"][number]) => ({ value: c.value, verifiedAt: c.verifiedAt ? new Date(c.verifiedAt) : null });
     const unverifiedDays = this.settings.CIP_UNVERIFIED_MAX_DAYS;
