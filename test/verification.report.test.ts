@@ -4,7 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { orgId, startTestHub, testClock, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
-import { openRecord, setStatus, verifyRecord } from "./support/verification.js";
+import { openRecord, SET_OWNERS, setStatus, verifyRecord } from "./support/verification.js";
 
 /**
  * Exemptions, the CIP certification report and the audit trail, through the gateway: exemptions'
@@ -144,7 +144,12 @@ describe("exemptions, the certification report and the audit trail", () => {
     // Ten days on, the failed customer's account is closed.
     clock.advance(10);
     rec.failed = await setStatus(t, tok[P]!, rec.failed, "CLOSED", "account closed: identity not verified");
-    clock.advance(-10);
+    // On day 40 the restricted customer's owners change: the status log notes UNVERIFIED again, which
+    // is no move, so its 90 days still run from the start.
+    clock.advance(30);
+    const owners = await t.gql(SET_OWNERS, { id: rec.restricted.id, owners: [person("US", "B5")] }, tok[P]!);
+    expect(owners.data?.updateBeneficialOwners?.record?.status, JSON.stringify(owners)).toBe("UNVERIFIED");
+    clock.advance(-40);
   });
   afterAll(async () => {
     await db?.end();
@@ -396,7 +401,7 @@ describe("exemptions, the certification report and the audit trail", () => {
         after = page.pageInfo.endCursor;
       }
       expect(seen.map((l) => l.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-      expect(new Set(seen.map((l) => l.action))).toEqual(new Set(["RECORD_OPENED", "STATUS_CHANGED", "CHECK_ADDED", "EXEMPTION_GRANTED", "REPORT_EXPORTED"]));
+      expect(new Set(seen.map((l) => l.action))).toEqual(new Set(["RECORD_OPENED", "STATUS_CHANGED", "CHECK_ADDED", "RECORD_UPDATED", "EXEMPTION_GRANTED", "REPORT_EXPORTED"]));
       for (const l of seen) {
         expect(l.actorOrg).toBe(P);
         expect(typeof JSON.parse(l.detail)).toBe("object");

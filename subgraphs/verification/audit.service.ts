@@ -1,5 +1,5 @@
 import { badInput } from "../../src/errors.js";
-import { query } from "../../src/db/sql.js";
+import { asDate, query } from "../../src/db/sql.js";
 import type { Context } from "../../src/graphql/context.js";
 import { listCursors } from "../../src/graphql/ids.js";
 import type { AuditLinkConnection } from "./audit.type.js";
@@ -11,7 +11,7 @@ const cursors = listCursors("audit");
 
 interface LinkRow {
   seq: string;
-  at: Date;
+  at: Date | string;
   actor_org: string;
   actor_subject: string;
   action: string;
@@ -50,7 +50,7 @@ export class AuditService {
       cursor: cursors.encode(Number(r.seq)),
       node: {
         seq: Number(r.seq),
-        at: r.at,
+        at: asDate(r.at),
         actorOrg: r.actor_org,
         actorSubject: r.actor_subject,
         action: r.action,

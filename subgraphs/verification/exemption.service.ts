@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { hasScope, type Viewer } from "../../src/auth/viewer.js";
-import { query } from "../../src/db/sql.js";
+import { asDate, query } from "../../src/db/sql.js";
 import type { Context } from "../../src/graphql/context.js";
 import { audit } from "./audit.trail.js";
 import type { ExemptionInput } from "./exemption.input.js";
@@ -20,7 +20,7 @@ interface ExemptionRow {
   granted_on: string;
   expires_on: string;
   created_by: string;
-  created_at: Date;
+  created_at: Date | string;
 }
 
 const COLUMNS = `id, seq, owner, scope, account_kind, product, basis, granted_on::text as granted_on, expires_on::text as expires_on, created_by, created_at`;
@@ -94,7 +94,7 @@ function toExemption(row: ExemptionRow, now: Date): Exemption {
     expiresOn: row.expires_on,
     active: row.granted_on <= today && today < row.expires_on,
     recordedBy: row.created_by,
-    recordedAt: row.created_at,
+    recordedAt: asDate(row.created_at),
   };
 }
 
