@@ -4,6 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { orgId, startTestHub, testClock, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
+import { exemptAccountsOf, exemptionFor } from "../subgraphs/verification/exemption.service.js";
 import { openRecord, SET_OWNERS, setStatus, verifyRecord } from "./support/verification.js";
 
 /**
@@ -224,6 +225,24 @@ describe("exemptions, the certification report and the audit trail", () => {
       expect((await ok(t, tok[P]!, EXEMPTIONS, at(119))).exemptions).toHaveLength(2);
       expect((await ok(t, tok[P]!, EXEMPTIONS, at(121))).exemptions.map((e: any) => e.id)).toEqual([sandbox.exemption.id]);
       expect((await ok(t, tok[P]!, EXEMPTIONS, at(-1))).exemptions).toHaveLength(0);
+    });
+
+    it("names the exemption that covers an account, for Account.verificationStatus to read EXEMPT", async () => {
+      const em = () => t.hub.subgraphs.find((s) => s.name === "verification")!.orm.em.fork();
+      const now = clock.now();
+      const viewer = { org: P, sub: "officer", orgKind: "PROVIDER", scopes: new Set(["verification:read"]), expiresAt: 0, validUntilMs: 0 } as const;
+      const uuid = (id: string) => id.slice("account--".length);
+      expect(await exemptionFor(em(), P, { kind: "TRIAL", product: null }, now)).toMatchObject({ id: rec.trialExemption, scope: "ACCOUNT_KIND" });
+      expect(await exemptionFor(em(), P, { kind: "STANDARD", product: "edge-sandbox" }, now)).toMatchObject({ id: rec.sandboxExemption, scope: "PRODUCT" });
+      expect(await exemptionFor(em(), P, { kind: "STANDARD", product: null }, now)).toBeNull();
+      expect(await exemptionFor(em(), P, { kind: "TRIAL", product: null }, new Date(now.getTime() + 121 * DAY))).toBeNull();
+      expect(await exemptionFor(em(), Q, { kind: "TRIAL", product: null }, now)).toMatchObject({ id: rec.qExemption, scope: "PROVIDER" });
+
+      const asked = [acct.trial!, acct.sandbox!, acct.verified!, acct.bare!, qAccount].map(uuid);
+      expect([...(await exemptAccountsOf(em(), viewer, asked, now))].sort()).toEqual([uuid(acct.trial!), uuid(acct.sandbox!)].sort());
+      // Another provider's exempt account is not the viewer's to see as exempt; nor is any without the scope.
+      expect(await exemptAccountsOf(em(), { ...viewer, org: Q }, asked, now)).toEqual(new Set([uuid(qAccount)]));
+      expect(await exemptAccountsOf(em(), { ...viewer, scopes: new Set<string>() }, asked, now)).toEqual(new Set());
     });
   });
 
