@@ -191,9 +191,11 @@ describe("exemptions, the certification report and the audit trail", () => {
       // A scope outside the enum never reaches the service.
       const res = await t.gql(GRANT, { in: { ...valid(), scope: "EVERYONE" } }, tok[P]!);
       expect(res.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-      // Without verification:write, or as an agency recording one for itself: nothing either.
-      expect((await t.gql(GRANT, { in: valid() }, tok[N]!)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+      // Without verification:write, or as an agency or an operator (which hold no accounts): nothing either.
+      for (const who of [N, A, O]) expect((await t.gql(GRANT, { in: valid() }, tok[who]!)).errors?.[0]?.extensions?.code, who).toBe("FORBIDDEN");
       expect(await exemptionRows(P)).toBe(before);
+      expect(await exemptionRows(A)).toBe(0);
+      expect(await exemptionRows(O)).toBe(0);
       expect(await links(P)).toBe(linksBefore);
     });
 

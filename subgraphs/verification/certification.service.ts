@@ -2,20 +2,17 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Viewer } from "../../src/auth/viewer.js";
 import { SealBroken } from "../../src/crypto/envelope.js";
 import { query } from "../../src/db/sql.js";
-import { badInput, forbidden } from "../../src/errors.js";
+import { badInput } from "../../src/errors.js";
 import type { Context } from "../../src/graphql/context.js";
 import { VERIFICATION_ACCOUNTS } from "./account.projection.js";
 import { audit } from "./audit.trail.js";
 import type { CaseResolution, CertificationReport, UnverifiableCase, UnverifiableCause } from "./certification.type.js";
 import { toCsv } from "./certification.csv.js";
-import { exemptionCoversSql, exemptionInForceSql, exemptionPrecedenceSql } from "./exemption.service.js";
+import { exemptionCoversSql, exemptionInForceSql, exemptionPrecedenceSql, requireAccountHolder } from "./exemption.service.js";
 import { exemptionId } from "./exemption.type.js";
 import { RecordSealer } from "./record.crypto.js";
 import type { StoredStatus } from "./record.enums.js";
 import { accountId, recordId } from "./record.row.js";
-
-/** Which kinds of organisation hold accounts and so have records to certify: never an agency or an operator. */
-const CERTIFYING_KINDS: ReadonlySet<string> = new Set(["PROVIDER", "RESELLER"]);
 
 interface CaseJson {
   recordId: string;
@@ -141,7 +138,7 @@ export class CertificationService {
 
   private async build<T>(asOf: Date, format: "JSON" | "CSV", render: (report: CertificationReport) => T): Promise<T> {
     const viewer = this.ctx.viewer;
-    if (!CERTIFYING_KINDS.has(viewer.orgKind)) throw forbidden("the certification report is a provider's own: an agency or an operator has none");
+    requireAccountHolder(viewer, "the certification report");
     const now = this.ctx.hub.clock();
     if (!(asOf instanceof Date) || Number.isNaN(asOf.getTime())) throw badInput("asOf: not a date-time", "asOf");
     if (asOf > now) throw badInput("asOf: in the future; a report counts what has happened", "asOf");

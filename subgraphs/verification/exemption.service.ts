@@ -2,11 +2,20 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { hasScope, type Viewer } from "../../src/auth/viewer.js";
 import { asDate, query } from "../../src/db/sql.js";
+import { forbidden } from "../../src/errors.js";
 import type { Context } from "../../src/graphql/context.js";
 import { audit } from "./audit.trail.js";
 import type { ExemptionInput } from "./exemption.input.js";
 import { exemptionId, type ExemptAccountKind, type Exemption, type ExemptionResult, type ExemptionScope } from "./exemption.type.js";
 import { checkExemption, utcDay } from "./exemption.validation.js";
+
+/** The kinds of organisation that hold accounts, and so have exemptions and reports: never an agency or an operator. */
+const ACCOUNT_HOLDERS: ReadonlySet<string> = new Set(["PROVIDER", "RESELLER"]);
+
+/** Refuses an agency or an operator: exemptions, like the certification report, are a provider's own. */
+export function requireAccountHolder(viewer: Viewer, what: string): void {
+  if (!ACCOUNT_HOLDERS.has(viewer.orgKind)) throw forbidden(`${what} is a provider's own: an agency or an operator has none`);
+}
 
 /** verification.exemption as reads return it (dates as text: calendar days, not instants). */
 interface ExemptionRow {
@@ -103,6 +112,7 @@ export class ExemptionService {
   constructor(private readonly ctx: Context) {}
 
   async grant(input: ExemptionInput): Promise<ExemptionResult> {
+    requireAccountHolder(this.ctx.viewer, "an exemption");
     const now = this.ctx.hub.clock();
     const checked = checkExemption(input, now);
     if (!checked.ok) return { exemption: null, error: checked.error };
