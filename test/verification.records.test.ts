@@ -145,7 +145,12 @@ describe("customer identification records", () => {
     for (const r of rows) expect(r.detail).not.toMatch(/Test Customer|example\.org|4111/);
     expect((await t.gql(`{ verifyAuditChain { ok checked firstBroken } }`, {}, tokens[P])).data.verifyAuditChain).toMatchObject({ ok: true, firstBroken: null });
 
-    // One record per account.
+    // One record per account, also when two opens race.
+    const racing = account();
+    const answers = await Promise.all([0, 1].map(() => t.gql(OPEN_RECORD, { in: recordInput(racing) }, tokens[P])));
+    const outcomes = answers.map((a) => a.data.openCustomerRecord.error?.message ?? "opened").sort();
+    expect(outcomes).toEqual(["accountId: this account already has a customer record", "opened"]);
+    expect((await db.query(`select count(*)::int as n from verification.customer_record where account_id = $1`, [uuidOf(racing)])).rows[0].n).toBe(1);
     await refused(tokens[P]!, OPEN_RECORD, { in: recordInput(acct) }, { field: "accountId", message: /already has a customer record/ });
     // An account with no record reads as null.
     expect(await read(tokens[P]!, fresh[fresh.length - 1]!)).toBeNull();
@@ -188,9 +193,18 @@ describe("customer identification records", () => {
     await refused(tokens[P]!, SET_STATUS, { id: record.id, s: "PENDING", r: "x" }, { field: "status", message: /a closed record stays closed/ });
     await refused(tokens[P]!, ADD_CHECK, { id: record.id, in: { subject: "customer", method: "NON_DOCUMENTARY", source: "s", result: "PASS" } }, { field: "recordId", message: /CLOSED/ });
 
-    // Every move is on the record's status log, its reason sealed.
-    const { rows } = await db.query(`select from_status, to_status, reason from verification.status_change where record_id = $1 order by seq`, [uuidOf(record.id)]);
-    expect(rows.map((r) => `${r.from_status}>${r.to_status}`)).toEqual(["null>PENDING", "PENDING>UNVERIFIED", "UNVERIFIED>VERIFIED", "VERIFIED>PENDING", "PENDING>VERIFIED", "VERIFIED>CLOSED"]);
+    // Every move is on the record's status log with its reason, which is stored sealed.
+    expect(closed.statusHistory.map((c: any) => `${c.from}>${c.to}: ${c.reason}`)).toEqual([
+      "null>PENDING: record opened",
+      "PENDING>UNVERIFIED: documents pending",
+      "UNVERIFIED>VERIFIED: passport seen",
+      "VERIFIED>PENDING: periodic re-verification",
+      "PENDING>VERIFIED: identity verified",
+      "VERIFIED>CLOSED: account closed",
+    ]);
+    expect(closed.statusHistory.every((c: any) => c.by.startsWith(`${P}/`))).toBe(true);
+    const { rows } = await db.query(`select reason from verification.status_change where record_id = $1 order by seq`, [uuidOf(record.id)]);
+    expect(rows).toHaveLength(6);
     for (const r of rows) expect(r.reason.toString("latin1")).not.toMatch(/passport seen|documents pending/);
 
     // A FAILED record only closes.
@@ -387,6 +401,10 @@ describe("customer identification records", () => {
     expect(await find(tokens[P]!, "PHONE", "+34912345678")).toEqual([mine.id]);
     expect(await find(tokens[P]!, "CARD", "5555-5555-5555-4444")).toEqual([mine.id]);
     expect(await find(tokens[Q]!, "CARD", "5555555555554444")).toEqual([theirs.id]);
+    // The same card at two providers: two unrelated digests, so the index links nothing across providers.
+    const { rows: digests } = await db.query(`select encode(digest, 'hex') as d from verification.record_index where kind = 'CARD' and record_id = any($1::uuid[])`, [[uuidOf(mine.id), uuidOf(theirs.id)]]);
+    expect(digests).toHaveLength(2);
+    expect(digests[0].d).not.toBe(digests[1].d);
     // A value of another type, or none of the caller's: nothing.
     expect(await find(tokens[P]!, "EMAIL", `other.${t1}@example.org`)).toEqual([]);
     const searchesAfter = (await db.query(`select count(*)::int as n from verification.audit_trail where org = $1 and action = 'RECORD_SEARCHED'`, [P])).rows[0].n;

@@ -88,3 +88,14 @@ export function recordRow(raw: RecordRow): RecordRow {
 }
 
 export const checkRow = (raw: CheckRow): CheckRow => ({ ...raw, checked_at: asDate(raw.checked_at), created_at: asDate(raw.created_at) });
+
+/** verification.status_change; the reason sealed, bound to the row's seq. */
+export interface StatusChangeRow {
+  seq: number;
+  from_status: StoredStatus | null;
+  to_status: StoredStatus;
+  reason: Buffer;
+  by_org: string;
+  by_subject: string;
+  at: Date;
+}

@@ -29,6 +29,7 @@ import {
   type SealedContacts,
   type SealedParty,
   type SealedPayment,
+  type StatusChangeRow,
 } from "./record.row.js";
 import type { CustomerRecord, CustomerRecordResult, Party, ReverificationConnection, VerificationCheck } from "./record.type.js";
 import { checkBeneficialOwners, checkCustomerRecord, checkReason, checkVerificationCheck, parseAccountId, type ValidParty } from "./record.validation.js";
@@ -226,8 +227,10 @@ export class RecordService {
       const row = recordRow(inserted);
       await this.writeIndex(em, id, owner, indexEntries({ customer, beneficialOwners: owners, payments: valid.payments, contacts }));
       await this.audit(em, row, "RECORD_OPENED", now, { status: "PENDING", beneficialOwners: owners.length, payments: valid.payments.length });
-      await this.statusChanged(em, row, sealer, null, "PENDING", "record opened", now);
-      return { record: await this.decode(em, row, now, sealer), error: null };
+      await this.logStatus(em, row, sealer, null, "PENDING", "record opened", now);
+      const record = await this.decode(em, row, now, sealer);
+      await this.statusEvent(em, row, null, "PENDING", now);
+      return { record, error: null };
     });
   }
 
@@ -311,8 +314,10 @@ export class RecordService {
       );
       const updated = recordRow(changed!);
       await this.audit(em, updated, "STATUS_CHANGED", now, { from: row.status, to });
-      await this.statusChanged(em, updated, sealer, row.status, to, why.value, now);
-      return { record: await this.decode(em, updated, now, sealer), error: null };
+      await this.logStatus(em, updated, sealer, row.status, to, why.value, now);
+      const record = await this.decode(em, updated, now, sealer);
+      await this.statusEvent(em, updated, row.status, to, now);
+      return { record, error: null };
     });
   }
 
@@ -361,8 +366,10 @@ export class RecordService {
       );
       await this.audit(em, updated, "RECORD_UPDATED", now, { beneficialOwners: owners.length, from: row.status, to });
       // The round's start is on the status log even when the status stays, so that it shows why.
-      await this.statusChanged(em, updated, sealer, row.status, to, "beneficial owners changed: verification re-opened", now);
-      return { record: await this.decode(em, updated, now, sealer), error: null };
+      await this.logStatus(em, updated, sealer, row.status, to, "beneficial owners changed: verification re-opened", now);
+      const record = await this.decode(em, updated, now, sealer);
+      await this.statusEvent(em, updated, row.status, to, now);
+      return { record, error: null };
     });
   }
 
@@ -414,10 +421,11 @@ export class RecordService {
     return parties.filter(([subject, party]) => !party.usPerson && !done.has(subject)).map(([subject]) => subject);
   }
 
-  /** The status log (its reason sealed), and the event every other reader gets: ids and the status only. */
-  private async statusChanged(em: EntityManager, row: RecordRow, sealer: RecordSealer, from: StoredStatus | null, to: StoredStatus, reason: string, now: Date): Promise<void> {
-    // The sealed reason is bound to its row: the row's seq is taken first so that it can be in the AAD.
-    const [{ seq }] = (await query<{ seq: string }>(em, `select nextval(pg_get_serial_sequence('verification.status_change', 'seq')) as seq`, [], "verification_status_seq")) as [{ seq: string }];
+  /** The record's status log: each move (or new round, from = to) with its reason, sealed and bound to its row. */
+  private async logStatus(em: EntityManager, row: RecordRow, sealer: RecordSealer, from: StoredStatus | null, to: StoredStatus, reason: string, now: Date): Promise<void> {
+    // The row's seq is taken first so that the sealed reason can be bound to it.
+    const [next] = await query<{ seq: number }>(em, `select nextval(pg_get_serial_sequence('verification.status_change', 'seq')) as seq`, [], "verification_status_seq");
+    const seq = next!.seq;
     await query(
       em,
       `insert into verification.status_change (seq, record_id, from_status, to_status, reason, by_org, by_subject, at)
@@ -425,6 +433,13 @@ export class RecordService {
       [seq, row.id, from, to, sealer.seal("status_change", "reason", String(seq), reason), this.viewer.org, this.viewer.sub, now],
       "verification_status_change_insert",
     );
+  }
+
+  /**
+   * What every other reader of the log learns of a move: ids and the status only. Last in its
+   * transaction: appending holds the event log's lock until commit.
+   */
+  private async statusEvent(em: EntityManager, row: RecordRow, from: StoredStatus | null, to: StoredStatus, now: Date): Promise<void> {
     if (from === to) return;
     const payload: VerificationStatusPayload = { account_id: row.account_id, record_id: row.id, provider: row.owner, status: to, at: now.toISOString() };
     await appendEvents(em, [{ topic: Topics.VERIFICATION_STATUS_CHANGED, owner: row.owner, tlp: "RED", sharedWith: [], payload: { ...payload } }]);
@@ -438,6 +453,7 @@ export class RecordService {
   private async decode(em: EntityManager, row: RecordRow, now: Date, given?: RecordSealer): Promise<CustomerRecord> {
     const sealer = given ?? RecordSealer.of(this.ctx.hub.recordKeys, row);
     const checks = await query<CheckRow>(em, `select ${CHECK_COLUMNS} from verification.verification_check where record_id = $1 order by checked_at, created_at, id`, [row.id], "verification_checks_of").then((rows) => rows.map(checkRow));
+    const changes = await query<StatusChangeRow>(em, `select * from verification.status_change where record_id = $1 order by seq`, [row.id], "verification_status_changes_of");
     const contacts = sealer.open<SealedContacts>(TABLE, "contacts", row.id, row.contacts);
     const contact = (c: SealedContacts["emails"][number]) => ({ value: c.value, verifiedAt: c.verifiedAt ? new Date(c.verifiedAt) : null });
     const unverifiedDays = this.settings.CIP_UNVERIFIED_MAX_DAYS;
@@ -454,6 +470,13 @@ export class RecordService {
       emails: contacts.emails.map(contact),
       phones: contacts.phones.map(contact),
       checks: checks.map((c) => toCheck(c, sealer.open<SealedCheck>("verification_check", "sealed", c.id, c.sealed))),
+      statusHistory: changes.map((c) => ({
+        from: c.from_status,
+        to: c.to_status,
+        reason: sealer.open<string>("status_change", "reason", String(c.seq), c.reason),
+        by: `${c.by_org}/${c.by_subject}`,
+        at: asDate(c.at),
+      })),
       openedAt: row.opened_at,
       statusChangedAt: row.status_changed_at,
       verifiedAt: row.verified_at,

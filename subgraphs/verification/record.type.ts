@@ -154,6 +154,24 @@ export class VerificationCheck {
   checkedAt!: Date;
 }
 
+@ObjectType({ description: "One move of a record's status, or the start of a new verification round (from = to)" })
+export class StatusChange {
+  @Field(() => VerificationStatusEnum, { nullable: true, description: "Null for the record's opening" })
+  from!: VerificationStatus | null;
+
+  @Field(() => VerificationStatusEnum)
+  to!: VerificationStatus;
+
+  @Field()
+  reason!: string;
+
+  @Field({ description: "The org and subject of the token that made it (org/subject)" })
+  by!: string;
+
+  @Field()
+  at!: Date;
+}
+
 @ObjectType({ description: "A customer identification record (EO 13984 §1(a)(ii)); its personal fields are stored sealed" })
 export class CustomerRecord {
   @Field(() => ID, { description: "customer-record--<uuid>" })
@@ -191,6 +209,9 @@ export class CustomerRecord {
 
   @Field(() => [VerificationCheck], { description: "Oldest first" })
   checks!: VerificationCheck[];
+
+  @Field(() => [StatusChange], { description: "Oldest first" })
+  statusHistory!: StatusChange[];
 
   @Field()
   openedAt!: Date;

@@ -12,6 +12,7 @@ export const RECORD_FIELDS = `id accountId status usPerson usPersonReason produc
   payments { type institution cardNumber accountNumber customerIdentifier transactionIds walletAddress }
   emails { value verifiedAt } phones { value verifiedAt }
   checks { id subject method documentType documentNumber issuingCountry expiresOn source result discrepancy resolution checkedBy checkedAt }
+  statusHistory { from to reason by at }
   openedAt statusChangedAt verifiedAt reverifyDueAt reverificationDue restrictedUntil closedAt lastAccessAt retainUntil legalHold`;
 
 const RESULT = `record { ${RECORD_FIELDS} } error { field message code }`;
