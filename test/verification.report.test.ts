@@ -16,6 +16,8 @@ import { openRecord, SET_OWNERS, setStatus, verifyRecord } from "./support/verif
  */
 
 const DAY = 86_400_000;
+/** A basis with what CSV must quote: a comma, quotes and a line break. */
+const TRIAL_BASIS = 'Approved abuse deterrence programme "ADP", ref. 2026-17\nrenewed yearly';
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 const GRANT = `mutation($in: ExemptionInput!) { grantExemption(input: $in) {
@@ -160,7 +162,7 @@ describe("exemptions, the certification report and the audit trail", () => {
   describe("grantExemption", () => {
     const today = () => day(clock.now());
     const later = (days: number) => day(new Date(clock.now().getTime() + days * DAY));
-    const valid = () => ({ scope: "ACCOUNT_KIND", accountKind: "TRIAL", basis: "Approved abuse deterrence programme ADP-2026-17", grantedOn: today(), expiresOn: later(120) });
+    const valid = () => ({ scope: "ACCOUNT_KIND", accountKind: "TRIAL", basis: TRIAL_BASIS, grantedOn: today(), expiresOn: later(120) });
 
     it("refuses bad input, naming the field, storing nothing and echoing no value", async () => {
       const before = await exemptionRows(P);
@@ -287,7 +289,7 @@ describe("exemptions, the certification report and the audit trail", () => {
       expect(r.exemptAccounts).toEqual({
         count: 2,
         byBasis: expect.arrayContaining([
-          { exemptionId: rec.trialExemption, scope: "ACCOUNT_KIND", accountKind: "TRIAL", product: null, basis: "Approved abuse deterrence programme ADP-2026-17", accounts: 1 },
+          { exemptionId: rec.trialExemption, scope: "ACCOUNT_KIND", accountKind: "TRIAL", product: null, basis: TRIAL_BASIS, accounts: 1 },
           { exemptionId: rec.sandboxExemption, scope: "PRODUCT", accountKind: null, product: "edge-sandbox", basis: "+ADP sandbox programme", accounts: 1 },
         ]),
       });
@@ -353,7 +355,7 @@ describe("exemptions, the certification report and the audit trail", () => {
       for (const id of Object.values(acct)) expect(JSON.stringify(other)).not.toContain(id.slice("account--".length));
     });
 
-    it("exports CSV that reads back equal to the JSON, a formula-like basis kept as text", async () => {
+    it("exports CSV that reads back equal to the JSON: quoted where needed, a formula-like basis kept as text", async () => {
       const asOf = clock.now();
       const json = await report(asOf);
       const csv: string = (await ok(t, tok[P]!, REPORT_CSV, { asOf: asOf.toISOString() })).cipCertificationReportCsv;
@@ -361,6 +363,7 @@ describe("exemptions, the certification report and the audit trail", () => {
         "provider,as_of,generated_at,section,item,country,account_id,record_id,status,exemption_id,scope,account_kind,product,basis,cause,since,resolution,resolved_at,status_path,reason,count,us_persons,foreign",
       );
       expect(csv).toContain(",'+ADP sandbox programme,");
+      expect(csv).toContain(`,"Approved abuse deterrence programme ""ADP"", ref. 2026-17\nrenewed yearly",`);
       expect(fromCsv(csv)).toEqual(json);
     });
 
