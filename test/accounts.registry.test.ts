@@ -145,7 +145,8 @@ describe("account registry", () => {
   it("refuses an unknown identifier type and more than 5,000 accounts in one call, whole", async () => {
     const unknown = await t.gql(REGISTER, { in: [account("u-1", { identifiers: [{ type: "IMEI", value: "490154203237518" }] })] }, tokens[B]);
     expect(unknown.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    expect(unknown.errors?.[0]?.message).toMatch(/IMEI.*in\[0\]\.identifiers\[0\]\.type/);
+    expect(unknown.errors?.[0]?.message).toMatch(/in\[0\]\.identifiers\[0\]\.type.*does not exist in "IdentifierType" enum/);
+    expect(unknown.errors?.[0]?.message).not.toMatch(/IMEI/);
 
     const many = Array.from({ length: 5001 }, (_, i) => ({ externalRef: `m${i}`, kind: "TRIAL", holderType: "ENTITY", holderJurisdiction: "DE", usPerson: false }));
     const tooMany = await t.gql(REGISTER, { in: many }, tokens[B]);
