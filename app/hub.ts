@@ -29,7 +29,7 @@ export interface RunningHub {
   gateway?: RunningGateway;
   subgraphs: RunningSubgraph[];
   services?: HubServices;
-  /** What the hourly timer does: events past retention, idempotency records past their window. */
+  /** What the hourly timer does: events past retention, idempotency records past their window, each subgraph's own prune (records past retention). */
   prune(): Promise<PruneCounts>;
   stop(): Promise<void>;
 }
@@ -37,6 +37,8 @@ export interface RunningHub {
 export interface PruneCounts {
   events: number;
   idempotencyRecords: number;
+  /** What each subgraph's own prune removed (verification: records past retention), by subgraph. */
+  subgraphs: Record<string, Record<string, number>>;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -90,7 +92,7 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
     const verifier = await createTokenVerifier(config);
     const running: RunningSubgraph[] = [];
     let services: HubServices | undefined;
-    let prune = async (): Promise<PruneCounts> => ({ events: 0, idempotencyRecords: 0 });
+    let prune = async (): Promise<PruneCounts> => ({ events: 0, idempotencyRecords: 0, subgraphs: {} });
     if (options.subgraphs.length) {
       await migrate(databaseUrl!, [{ schema: "hub", migrations: hubMigrations }, ...options.subgraphs.map((s) => s.migrations)], log);
       const events = new EventStream(databaseUrl!, log.child({ component: "events" }));
@@ -119,16 +121,26 @@ export async function startHub(config: Config, log: Logger, options: HubOptions)
       }
       // The hub's tables are shared: any of this process's subgraphs' connections reaches them.
       const em = () => running[0]!.orm.em.fork();
-      prune = async () => ({
-        events: await events.prune(config.events.EVENT_RETENTION_DAYS),
-        idempotencyRecords: await pruneIdempotencyRecords(em(), config.idempotency.IDEMPOTENCY_WINDOW_SECONDS),
-      });
+      prune = async () => {
+        const counts: PruneCounts = {
+          events: await events.prune(config.events.EVENT_RETENTION_DAYS),
+          idempotencyRecords: await pruneIdempotencyRecords(em(), config.idempotency.IDEMPOTENCY_WINDOW_SECONDS),
+          subgraphs: {},
+        };
+        for (const [index, def] of options.subgraphs.entries()) {
+          if (def.prune) counts.subgraphs[def.name] = await def.prune(running[index]!.orm.em.fork(), services!);
+        }
+        return counts;
+      };
       // The run in flight, which the stop awaits before it closes the connections the run uses: a stop
       // right after start otherwise closed them under the first run, whose pool then never ended.
       let pruning: Promise<unknown> = Promise.resolve();
       const pruneLog = () => {
         pruning = prune()
-          .then((n) => (n.events || n.idempotencyRecords) && log.info(n, "pruned events and idempotency records past their windows"))
+          .then((n) => {
+            const removed = n.events + n.idempotencyRecords + Object.values(n.subgraphs).reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
+            if (removed) log.info(n, "pruned what is past its window: events, idempotency records, and each subgraph's own (records past retention)");
+          })
           .catch((err) => log.warn({ err }, "pruning failed"));
       };
       pruneLog();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { GatewayPlugin } from "@graphql-hive/gateway-runtime";
 import { GraphQLError } from "graphql";
-import { ErrorCode, expectedCode, isGraphQLError, maskedUpstream, withoutInternals, withoutSuggestions } from "../src/errors.js";
+import { ErrorCode, expectedCode, isGraphQLError, maskedUpstream, withoutInputValues, withoutInternals, withoutSuggestions } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
 
 type ErrorLike = { message?: unknown; path?: readonly (string | number)[]; extensions?: Record<string, unknown> };
@@ -12,7 +12,7 @@ type ErrorLike = { message?: unknown; path?: readonly (string | number)[]; exten
  */
 function clientFacing(error: ErrorLike, hideSchemaDetails: boolean, path = error.path): GraphQLError {
   const extensions = withoutInternals(error.extensions);
-  const message = hideSchemaDetails ? withoutSuggestions(String(error.message)) : String(error.message);
+  const message = withoutInputValues(hideSchemaDetails ? withoutSuggestions(String(error.message)) : String(error.message));
   // GraphQL's own refusal of a variable (an enum value not in the schema, say) comes without a code.
   if (!extensions.code && /^Variable "\$/.test(message)) extensions.code = ErrorCode.BAD_USER_INPUT;
   // Yoga's request parser puts the JSON parser's exception in `originalError` (removed above), whose

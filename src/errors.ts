@@ -99,6 +99,35 @@ const SUGGESTION = / ?Did you mean [^?]*\?/g;
 export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, "");
 
 /**
+ * graphql-js and scalar libraries quote the value they refused (`Variable "$input" got invalid value
+ * { names: ["…"] } at "input.customer"; …`, `String cannot represent a non string value: 123456789`).
+ * The value may be personal (a name, a national id), and error messages reach logs and clients, so
+ * what is kept is where and why: the variable, the path and the rule, never the value.
+ */
+const VARIABLE_VALUE = /^Variable "\$([^"]+)" got invalid value /;
+const AT_PATH = / at "([^"]*)"$/;
+const SCALAR_VALUE: [RegExp, string][] = [
+  [/^(.*? cannot represent [^:]*?(?:value|type))(?::| )[\s\S]*$/, "$1."],
+  [/^(.*? cannot represent an invalid [\w-]+)[\s\S]*$/, "$1."],
+  [/^Value [\s\S]* does not exist in ("[^"]+" enum\.)$/, "The value does not exist in $1"],
+  [/^(Expected value of type "[^"]+"), found [\s\S]*$/, "$1."],
+];
+function withoutValue(inner: string): string {
+  for (const [pattern, replacement] of SCALAR_VALUE) if (pattern.test(inner)) return inner.replace(pattern, replacement);
+  return inner;
+}
+export function withoutInputValues(message: string): string {
+  const variable = VARIABLE_VALUE.exec(message);
+  if (!variable) return withoutValue(message);
+  const rest = message.slice(variable[0].length);
+  // The rule's words follow the last "; " (a value could hold one; the rule never does).
+  const cut = rest.lastIndexOf("; ");
+  if (cut < 0) return `Variable "$${variable[1]}" got an invalid value.`;
+  const at = AT_PATH.exec(rest.slice(0, cut));
+  return `Variable "$${variable[1]}" got an invalid value${at ? ` at "${at[1]}"` : ""}; ${withoutValue(rest.slice(cut + 2))}`;
+}
+
+/**
  * Format for clients: expected errors keep message and code; the rest are masked and logged.
  * `hideSchemaDetails` (production, where introspection is off): no suggestion of a schema name.
  */
@@ -108,7 +137,7 @@ export function formatClientError(formatted: GraphQLFormattedError, err: unknown
   const requestError = isGraphQLError(err) && !err.originalError;
   if (code || requestError) {
     const extensions = withoutInternals(formatted.extensions as Record<string, unknown> | undefined);
-    const message = hideSchemaDetails ? withoutSuggestions(formatted.message) : formatted.message;
+    const message = withoutInputValues(hideSchemaDetails ? withoutSuggestions(formatted.message) : formatted.message);
     return { message, locations: formatted.locations, path: formatted.path, extensions: code ? { ...extensions, code } : extensions };
   }
   const correlationId = randomUUID();

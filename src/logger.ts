@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -6,8 +6,8 @@ export type { Logger };
  * Structured JSON logs. Tokens and keys never reach a line: authorization headers and anything named
  * like a secret are redacted even if a caller passes them by mistake.
  */
-export function createLogger(level: string, name = "watchfloor"): Logger {
-  return pino({
+export function createLogger(level: string, name = "watchfloor", destination?: DestinationStream): Logger {
+  const options = {
     name,
     level,
     base: { pid: process.pid },
@@ -29,5 +29,6 @@ export function createLogger(level: string, name = "watchfloor"): Logger {
       ],
       censor: "[redacted]",
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

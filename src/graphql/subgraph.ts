@@ -1,5 +1,6 @@
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import type { EntityClass } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
 import { GraphQLDateTime } from "graphql-scalars";
 import type { Router } from "express";
 import type { GraphQLSchema } from "graphql";
@@ -24,6 +25,11 @@ export interface SubgraphDefinition {
   migrations: MigrationSet;
   /** Views of other subgraphs' data, kept from the event log while the subgraph runs. */
   projections?: ProjectionDefinition[];
+  /**
+   * What the hub's hourly prune timer does for this subgraph (verification: the retention purge),
+   * answering counts of what it removed, by kind.
+   */
+  prune?: (em: EntityManager, hub: HubServices) => Promise<Record<string, number>>;
   /** HTTP routes of the subgraph's own beside /graphql (the indicators' TAXII server), mounted at `router`. */
   routes?: (router: Router, kit: SubgraphRouteKit) => void;
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { query } from "../../src/db/sql.js";
+import { upsertProjectedAccounts } from "../../src/events/account-rows.js";
 import type { HubEvent } from "../../src/events/event.js";
 import type { ProjectionDefinition } from "../../src/events/projection.js";
 import { Topics, type AccountRegisteredPayload, type FlagPayload } from "../../src/events/topics.js";
@@ -16,29 +17,18 @@ export const resellerAccounts: ProjectionDefinition = {
   schema: "resellers",
   topics: [Topics.ACCOUNT_REGISTERED, Topics.ACCOUNT_FLAGGED, Topics.FLAG_CLEARED, Topics.FLAG_DISPUTED],
   async apply(em: EntityManager, events: readonly HubEvent[]): Promise<void> {
-    // The latest state of each account and flag in the page wins: an upsert may not touch a row twice.
-    const accounts = new Map<string, AccountRegisteredPayload>();
+    // The latest state of each flag in the page wins: an upsert may not touch a row twice.
+    const accounts: AccountRegisteredPayload[] = [];
     const flags = new Map<string, FlagPayload>();
     for (const event of events) {
       if (event.topic === Topics.ACCOUNT_REGISTERED) {
-        const p = event.payload as unknown as AccountRegisteredPayload;
-        accounts.set(p.id, p);
+        accounts.push(event.payload as unknown as AccountRegisteredPayload);
       } else {
         const p = event.payload as unknown as FlagPayload;
         flags.set(p.id, p);
       }
     }
-    if (accounts.size) {
-      await query(
-        em,
-        `insert into resellers.account (id, provider, kind, jurisdiction, status)
-         select a.id, a.provider, a.kind, a.holder_jurisdiction, a.status
-           from jsonb_to_recordset($1::jsonb) as a(id uuid, provider text, kind text, holder_jurisdiction text, status text)
-         on conflict (id) do update set kind = excluded.kind, jurisdiction = excluded.jurisdiction, status = excluded.status`,
-        [JSON.stringify([...accounts.values()].map(({ id, provider, kind, holder_jurisdiction, status }) => ({ id, provider, kind, holder_jurisdiction, status })))],
-        "reseller_account_upsert",
-      );
-    }
+    await upsertProjectedAccounts(em, "resellers", accounts);
     if (flags.size) {
       await query(
         em,

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { query } from "../../src/db/sql.js";
+import { upsertProjectedAccounts } from "../../src/events/account-rows.js";
 import type { HubEvent } from "../../src/events/event.js";
 import type { ProjectionDefinition } from "../../src/events/projection.js";
 import { Topics, type AccountRegisteredPayload } from "../../src/events/topics.js";
@@ -16,21 +16,6 @@ export const verificationAccounts: ProjectionDefinition = {
   schema: "verification",
   topics: [Topics.ACCOUNT_REGISTERED],
   async apply(em: EntityManager, events: readonly HubEvent[]): Promise<void> {
-    // The latest state of each account in the page wins: an upsert may not touch a row twice.
-    const accounts = new Map<string, AccountRegisteredPayload>();
-    for (const event of events) {
-      const p = event.payload as unknown as AccountRegisteredPayload;
-      accounts.set(p.id, p);
-    }
-    if (!accounts.size) return;
-    await query(
-      em,
-      `insert into verification.account (id, provider, kind, jurisdiction, status)
-       select a.id, a.provider, a.kind, a.holder_jurisdiction, a.status
-         from jsonb_to_recordset($1::jsonb) as a(id uuid, provider text, kind text, holder_jurisdiction text, status text)
-       on conflict (id) do update set kind = excluded.kind, jurisdiction = excluded.jurisdiction, status = excluded.status`,
-      [JSON.stringify([...accounts.values()].map(({ id, provider, kind, holder_jurisdiction, status }) => ({ id, provider, kind, holder_jurisdiction, status })))],
-      "verification_account_upsert",
-    );
+    await upsertProjectedAccounts(em, "verification", events.map((e) => e.payload as unknown as AccountRegisteredPayload));
   },
 };

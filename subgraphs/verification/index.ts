@@ -2,7 +2,13 @@ import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
 import { AccessResolver } from "./access.resolver.js";
 import { verificationAccounts } from "./account.projection.js";
 import { AuditResolver } from "./audit.resolver.js";
+import { DisclosureResolver } from "./disclosure.resolver.js";
 import { verificationMigrations } from "./migrations/index.js";
+import { RetentionResolver } from "./retention.resolver.js";
+import { purgeEveryProvider } from "./retention.service.js";
+import { recordReferences } from "./record.reference.js";
+import { AccountVerificationResolver, RecordResolver } from "./record.resolver.js";
+import { AccountRef } from "./record.type.js";
 
 /**
  * Customer identification records (EO 13984 §1): the provider's own, sealed, audited, and released
@@ -11,7 +17,15 @@ import { verificationMigrations } from "./migrations/index.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver, AccessResolver],
+  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver, DisclosureResolver, RetentionResolver, AccessResolver],
+  // Account is reached by no query of this subgraph, only through `_entities`.
+  orphanedTypes: [AccountRef],
+  references: recordReferences,
   migrations: { schema: "verification", migrations: verificationMigrations },
   projections: [verificationAccounts],
+  // The hourly timer purges every provider's records past retention (each provider can also ask now).
+  async prune(em, hub) {
+    const { purged, accessEventsPurged } = await purgeEveryProvider(em, hub.clock());
+    return { records: purged, accessEvents: accessEventsPurged };
+  },
 };

@@ -9,7 +9,7 @@ import { mintDevToken, type TokenRequest } from "../../src/auth/dev-keys.js";
 import type { OrgKind } from "../../src/auth/viewer.js";
 import { loadConfig } from "../../src/config.js";
 import { startHub, type RunningHub } from "../../app/hub.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/logger.js";
 import { SUBGRAPHS } from "../../app/subgraphs.js";
 
 export interface GraphQLResponse<T = any> {
@@ -59,7 +59,7 @@ export function orgId(name: string): string {
 }
 
 /** The whole hub (every subgraph and the gateway) on free ports, on the test run's database. */
-export async function startTestHub(env: Record<string, string> = {}, options: { clock?: () => Date } = {}): Promise<TestHub> {
+export async function startTestHub(env: Record<string, string> = {}, options: { clock?: () => Date; log?: Logger } = {}): Promise<TestHub> {
   const dataDir = await mkdtemp(join(tmpdir(), "watchfloor-hub-"));
   const config = loadConfig({
     DATABASE_URL: inject("databaseUrl"),
@@ -70,7 +70,7 @@ export async function startTestHub(env: Record<string, string> = {}, options: { 
     NODE_ENV: "test",
     ...env,
   });
-  const hub = await startHub(config, createLogger(config.logging.LOG_LEVEL), { subgraphs: SUBGRAPHS, gateway: true, clock: options.clock });
+  const hub = await startHub(config, options.log ?? createLogger(config.logging.LOG_LEVEL), { subgraphs: SUBGRAPHS, gateway: true, clock: options.clock });
   const gatewayUrl = hub.gateway!.url;
   return {
     hub,
