@@ -90,14 +90,19 @@ export class AccessService {
     });
 
     const own = await this.ownAccounts([...new Set(valid.map(([, e]) => e.accountUuid))]);
-    const accepted = valid.filter(([index, e]) => own.has(e.accountUuid) || void refuse(index, "accountId", "no account of yours with this id", "NOT_FOUND"));
+    const accepted: ValidAccessEvent[] = [];
+    for (const [index, event] of valid) {
+      // Another provider's account gets the words of one that does not exist: nothing reveals it.
+      if (own.has(event.accountUuid)) accepted.push(event);
+      else refuse(index, "accountId", "no account of yours with this id", "NOT_FOUND");
+    }
     rejected.sort((a, b) => a.index - b.index);
 
     let inserted = 0;
     if (accepted.length) {
-      await ensureMonthPartitions(this.em, monthsOf(accepted.map(([, e]) => e.at)), this.ctx.hub.log);
+      await ensureMonthPartitions(this.em, monthsOf(accepted.map((e) => e.at)), this.ctx.hub.log);
       inserted = await this.em.transactional(async (em) => {
-        const n = await this.insert(em, accepted.map(([, e]) => e));
+        const n = await this.insert(em, accepted);
         await audit(em, this.viewer, { org: this.viewer.org, action: "ACCESS_EVENTS_RECORDED", detail: { accepted: accepted.length, rejected: rejected.length, stored: n } }, now);
         return n;
       });
