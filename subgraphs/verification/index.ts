@@ -2,7 +2,9 @@ import type { SubgraphDefinition } from "../../src/graphql/subgraph.js";
 import { AccessResolver } from "./access.resolver.js";
 import { verificationAccounts } from "./account.projection.js";
 import { AuditResolver } from "./audit.resolver.js";
+import { CertificationResolver } from "./certification.resolver.js";
 import { DisclosureResolver } from "./disclosure.resolver.js";
+import { ExemptionResolver } from "./exemption.resolver.js";
 import { verificationMigrations } from "./migrations/index.js";
 import { RetentionResolver } from "./retention.resolver.js";
 import { purgeEveryProvider } from "./retention.service.js";
@@ -17,7 +19,7 @@ import { AccountRef } from "./record.type.js";
 export const verificationSubgraph: SubgraphDefinition = {
   name: "verification",
   entities: [],
-  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver, DisclosureResolver, RetentionResolver, AccessResolver],
+  resolvers: [AuditResolver, RecordResolver, AccountVerificationResolver, DisclosureResolver, RetentionResolver, AccessResolver, ExemptionResolver, CertificationResolver],
   // Account is reached by no query of this subgraph, only through `_entities`.
   orphanedTypes: [AccountRef],
   references: recordReferences,

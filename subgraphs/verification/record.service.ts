@@ -34,6 +34,7 @@ import {
 import type { CustomerRecord, CustomerRecordResult, Party, ReverificationConnection, VerificationCheck } from "./record.type.js";
 import { checkBeneficialOwners, checkCustomerRecord, checkReason, checkVerificationCheck, parseAccountId, type ValidParty } from "./record.validation.js";
 import { moveStatus } from "./record.workflow.js";
+import { exemptAccountsOf } from "./exemption.service.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 const TABLE = "customer_record";
@@ -162,7 +163,10 @@ export class RecordService {
     return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
-  /** `Account.verificationStatus`: the status of the account's record to whoever may read the record; else null. */
+  /**
+   * `Account.verificationStatus`: EXEMPT to the provider of an account an exemption covers; else the
+   * status of the account's record to whoever may read the record; else null.
+   */
   async statusOf(accountUuids: readonly string[]): Promise<(VerificationStatus | null)[]> {
     const rows = await query<{ account_id: string; owner: string; status: StoredStatus }>(
       this.ctx.em,
@@ -172,8 +176,11 @@ export class RecordService {
     );
     const byAccount = new Map(rows.map((r) => [r.account_id, r]));
     const now = this.now();
+    // An account an exemption covers needs no verification (§1(c)): its provider sees EXEMPT, record or not.
+    const exempt = await exemptAccountsOf(this.ctx.em, this.viewer, accountUuids, now);
     return Promise.all(
       accountUuids.map(async (uuid) => {
+        if (exempt.has(uuid)) return "EXEMPT" as const;
         const row = byAccount.get(uuid);
         if (!row) return null;
         return (await recordAccess(this.ctx.em, this.viewer, { owner: row.owner, accountId: row.account_id }, now)) ? row.status : null;
