@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../src/logger.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
@@ -42,7 +42,7 @@ describe("the access log", () => {
 
   beforeAll(async () => {
     t = await startTestHub();
-    db = new pg.Client({ connectionString: (await import("vitest")).inject("databaseUrl") });
+    db = new pg.Client({ connectionString: inject("databaseUrl") });
     await db.connect();
     const all = ["accounts:read", "accounts:write", "verification:read", "verification:write"];
     tok[P] = await t.token(P, "PROVIDER", all);
