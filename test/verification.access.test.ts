@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../src/logger.js";
+import { ACCESS_HISTORY_PAGE_SQL, ACCOUNTS_SEEN_SQL } from "../subgraphs/verification/access.service.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
 import { openRecord, SET_STATUS } from "./support/verification.js";
@@ -242,6 +243,28 @@ describe("the access log", () => {
       const res = await t.gql(SEEN, { ip: bad }, tok[P]);
       expect(res.errors?.[0]?.extensions?.code, bad).toBe("BAD_USER_INPUT");
       expect(res.errors?.[0]?.message, bad).not.toContain(bad);
+    }
+  });
+
+  it("plans an address or network lookup and a history page as index ranges, also as generic plans", async () => {
+    // The service's own statements, prepared and planned generically (parameters, not constants): the
+    // network's bounds and the page position must still be index conditions.
+    await db.query("begin");
+    try {
+      await db.query("set local enable_seqscan = off");
+      await db.query("set local plan_cache_mode = force_generic_plan");
+      await db.query(`prepare seen_plan as ${ACCOUNTS_SEEN_SQL}`);
+      const seenPlan = (await db.query(`explain execute seen_plan('x', '203.0.113.0/24', '-infinity', 'infinity', 1000)`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      // Index conditions, not a filter, whichever of the two indexes the planner takes for the few rows here.
+      expect(seenPlan).toMatch(/Index Cond: .*\(ip >= \(network\(\$2\)\)::inet\) AND \(ip <= set_masklen\(broadcast\(\$2\)/);
+      await db.query(`prepare page_plan as ${ACCESS_HISTORY_PAGE_SQL}`);
+      const pagePlan = (await db.query(`explain execute page_plan('x', '${randomUUID()}', '-infinity', 'infinity', null, null, null, 101)`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(pagePlan).toMatch(/Index Cond: \(\(owner = \$1\) AND \(account_id = \$2\) AND .*\(ROW\(at, ip, action\) < /);
+      expect(pagePlan).not.toMatch(/Filter: .*ROW/);
+      expect(pagePlan).not.toMatch(/Sort Key: .*host/);
+    } finally {
+      await db.query("rollback");
+      await db.query("deallocate all");
     }
   });
 
