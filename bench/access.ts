@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { partitionFor } from "../subgraphs/verification/access.partitions.js";
+import { ACCESS_HISTORY_PAGE_SQL, ACCOUNTS_SEEN_SQL } from "../subgraphs/verification/access.service.js";
 
 /**
  * The access log (§1(a)(ii)(D)): `recordAccessEvents` in batches of 10,000 through the gateway beside
@@ -260,12 +261,7 @@ export function historyRawSql(client: pg.Client, owner: string, accounts: string
   return timed(accounts, async (a) => {
     const { rows } = await client.query({
       name: "bench_access_history",
-      text: `select e.account_id, host(e.ip) as ip, e.at, e.action, (extract(epoch from e.at) * 1000000)::bigint::text as at_us
-               from verification.access_event e
-              where e.owner = $1 and e.account_id = $2 and e.at >= $3::timestamptz and e.at < $4::timestamptz
-                and (e.at, e.ip, e.action) < (coalesce(timestamptz 'epoch' + $5::bigint * interval '1 microsecond', 'infinity'), coalesce($6::inet, '::'), coalesce($7::text, ''))
-              order by e.at desc, e.ip desc, e.action desc
-              limit $8`,
+      text: ACCESS_HISTORY_PAGE_SQL,
       values: [owner, a, "-infinity", "infinity", null, null, null, HISTORY_PAGE + 1],
     });
     const page = rows.slice(0, HISTORY_PAGE);
@@ -285,15 +281,7 @@ export function seenRawSql(client: pg.Client, owner: string, lookups: Lookup[], 
   return timed(lookups, async (l) => {
     const { rows } = await client.query({
       name: "bench_accounts_seen",
-      text: `select account_id, min(at) as first_seen, max(at) as last_seen, count(*)::int as events
-               from verification.access_event
-              where owner = $1
-                and ip >= network($2::inet) and ip <= set_masklen(broadcast($2::inet), case family($2::inet) when 4 then 32 else 128 end)
-                and ip <<= $2::inet
-                and at >= $3::timestamptz and at < $4::timestamptz
-              group by account_id
-              order by max(at) desc, account_id
-              limit $5`,
+      text: ACCOUNTS_SEEN_SQL,
       values: [owner, l.ip, l.from ?? "-infinity", l.to ?? "infinity", cap],
     });
     return `${rows.length}:${rows.reduce((n, r) => n + r.events, 0)}`;

@@ -1,7 +1,10 @@
 import "reflect-metadata";
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createLogger } from "../src/logger.js";
+import { ACCESS_HISTORY_PAGE_SQL, ACCOUNTS_SEEN_SQL } from "../subgraphs/verification/access.service.js";
 import { orgId, startTestHub, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
 import { openRecord, SET_STATUS } from "./support/verification.js";
@@ -40,7 +43,7 @@ describe("the access log", () => {
 
   beforeAll(async () => {
     t = await startTestHub();
-    db = new pg.Client({ connectionString: (await import("vitest")).inject("databaseUrl") });
+    db = new pg.Client({ connectionString: inject("databaseUrl") });
     await db.connect();
     const all = ["accounts:read", "accounts:write", "verification:read", "verification:write"];
     tok[P] = await t.token(P, "PROVIDER", all);
@@ -243,6 +246,28 @@ describe("the access log", () => {
     }
   });
 
+  it("plans an address or network lookup and a history page as index ranges, also as generic plans", async () => {
+    // The service's own statements, prepared and planned generically (parameters, not constants): the
+    // network's bounds and the page position must still be index conditions.
+    await db.query("begin");
+    try {
+      await db.query("set local enable_seqscan = off");
+      await db.query("set local plan_cache_mode = force_generic_plan");
+      await db.query(`prepare seen_plan as ${ACCOUNTS_SEEN_SQL}`);
+      const seenPlan = (await db.query(`explain execute seen_plan('x', '203.0.113.0/24', '-infinity', 'infinity', 1000)`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      // Index conditions, not a filter, whichever of the two indexes the planner takes for the few rows here.
+      expect(seenPlan).toMatch(/Index Cond: .*\(ip >= \(network\(\$2\)\)::inet\) AND \(ip <= set_masklen\(broadcast\(\$2\)/);
+      await db.query(`prepare page_plan as ${ACCESS_HISTORY_PAGE_SQL}`);
+      const pagePlan = (await db.query(`explain execute page_plan('x', '${randomUUID()}', '-infinity', 'infinity', null, null, null, 101)`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(pagePlan).toMatch(/Index Cond: \(\(owner = \$1\) AND \(account_id = \$2\) AND .*\(ROW\(at, ip, action\) < /);
+      expect(pagePlan).not.toMatch(/Filter: .*ROW/);
+      expect(pagePlan).not.toMatch(/Sort Key: .*host/);
+    } finally {
+      await db.query("rollback");
+      await db.query("deallocate all");
+    }
+  });
+
   it("never stores for, nor answers about, another provider's accounts", async () => {
     const before = await events(P);
     const res = (await ok(t, tok[Q]!, RECORD, { in: [{ accountId: mine[7], ip: "192.0.2.99", at: ago(DAY), action: "ACCESS" }] })).recordAccessEvents;
@@ -303,3 +328,49 @@ describe("the access log", () => {
     expect(await events(N)).toBe(0);
   });
 });
+
+describe("the access log's addresses in log lines", () => {
+  let t: TestHub;
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+
+  beforeAll(async () => {
+    t = await startTestHub({ LOG_LEVEL: "trace" }, { log: createLogger("trace", "watchfloor", sink) });
+  });
+  afterAll(() => t?.stop());
+
+  it("are never written, whether an event is stored, repeated, refused, read or looked up", async () => {
+    const P = orgId("acl-logs");
+    const token = await t.token(P, "PROVIDER", ["accounts:read", "accounts:write", "verification:read", "verification:write"]);
+    const [account] = await registerAccounts(t, token, [{ jurisdiction: "FR" }]);
+    const planted = ["198.18.77.41", "2001:db8:7777::41"];
+    const input = [
+      { accountId: account, ip: planted[0], at: ago(DAY), action: "ACCESS" },
+      { accountId: account, ip: planted[1], at: ago(DAY), action: "ADMIN" },
+      { accountId: account, ip: "198.18.77.300", at: ago(DAY), action: "ACCESS" },
+    ];
+    expect((await ok(t, token, RECORD, { in: input })).recordAccessEvents.accepted).toBe(2);
+    // Sent again: the repeat takes the path where the log's unique key is broken and the batch written again.
+    expect((await ok(t, token, RECORD, { in: input })).recordAccessEvents.duplicates).toBe(2);
+    // A value GraphQL itself refuses (not a date-time) beside an address.
+    const refused = await t.gql(RECORD, { in: [{ ...input[0], ip: "198.18.77.42", at: "yesterday-198.18.77.43" }] }, token);
+    expect(refused.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(JSON.stringify(refused.errors)).not.toContain("198.18.77.4");
+    expect((await history(t, token, account!)).edges.map((e: any) => e.node.ip).sort()).toEqual([...planted].sort());
+    expect((await ok(t, token, SEEN, { ip: "198.18.77.41/32" })).accountsSeenFromIp).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 200));
+    const log = lines.join("");
+    // The lines are there (the gateway's library logs each request at this level); the addresses are not.
+    expect(log).toContain("recordAccessEvents");
+    for (const value of [...planted, "2001:db8:7777", "198.18.77"]) expect(log).not.toContain(value);
+  });
+});
+
+async function history(t: TestHub, token: string, a: string): Promise<any> {
+  return (await ok(t, token, HISTORY, { a })).accessHistory;
+}

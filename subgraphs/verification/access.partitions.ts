@@ -57,8 +57,3 @@ export async function ensureMonthPartitions(em: EntityManager, months: Iterable<
     made.add(month);
   }
 }
-
-/** For tests and the bench, which drop and remake partitions behind the process's back. */
-export function forgetPartitions(): void {
-  made.clear();
-}

@@ -16,6 +16,35 @@ const MAX_PAGE = 1000;
 /** accountsSeenFromIp answers at most this many accounts, the most recently seen first. */
 export const MAX_ACCOUNTS_SEEN = 1000;
 
+/**
+ * A page of an account's history, newest first: $1 owner, $2 account uuid, $3 from, $4 to (±infinity
+ * when open), $5-$7 the position (at in microseconds, ip, action; nulls before the first page), $8 the
+ * page size plus one. The position is always a row (before the first page: after every finite time),
+ * so that the row comparison is an index condition of each month's (owner, account_id, at, ip, action)
+ * scan, in a prepared statement's generic plan too (test/verification.access.test.ts explains it).
+ */
+export const ACCESS_HISTORY_PAGE_SQL = `select e.account_id, host(e.ip) as ip, e.at, e.action, (extract(epoch from e.at) * 1000000)::bigint::text as at_us
+   from verification.access_event e
+  where e.owner = $1 and e.account_id = $2 and e.at >= $3::timestamptz and e.at < $4::timestamptz
+    and (e.at, e.ip, e.action) < (coalesce(timestamptz 'epoch' + $5::bigint * interval '1 microsecond', 'infinity'), coalesce($6::inet, '::'), coalesce($7::text, ''))
+  order by e.at desc, e.ip desc, e.action desc
+  limit $8`;
+
+/**
+ * An owner's accounts used from a network: $1 owner, $2 the network (inet), $3 from, $4 to, $5 the cap.
+ * The bounds are spelled out, not left to `<<=`'s planner support, which needs a constant: a prepared
+ * statement's generic plan keeps them as one btree range on (owner, ip, at).
+ */
+export const ACCOUNTS_SEEN_SQL = `select account_id, min(at) as first_seen, max(at) as last_seen, count(*)::int as events
+   from verification.access_event
+  where owner = $1
+    and ip >= network($2::inet) and ip <= set_masklen(broadcast($2::inet), case family($2::inet) when 4 then 32 else 128 end)
+    and ip <<= $2::inet
+    and at >= $3::timestamptz and at < $4::timestamptz
+  group by account_id
+  order by max(at) desc, account_id
+  limit $5`;
+
 interface EventRow {
   account_id: string;
   ip: string;
@@ -90,14 +119,19 @@ export class AccessService {
     });
 
     const own = await this.ownAccounts([...new Set(valid.map(([, e]) => e.accountUuid))]);
-    const accepted = valid.filter(([index, e]) => own.has(e.accountUuid) || void refuse(index, "accountId", "no account of yours with this id", "NOT_FOUND"));
+    const accepted: ValidAccessEvent[] = [];
+    for (const [index, event] of valid) {
+      // Another provider's account gets the words of one that does not exist: nothing reveals it.
+      if (own.has(event.accountUuid)) accepted.push(event);
+      else refuse(index, "accountId", "no account of yours with this id", "NOT_FOUND");
+    }
     rejected.sort((a, b) => a.index - b.index);
 
     let inserted = 0;
     if (accepted.length) {
-      await ensureMonthPartitions(this.em, monthsOf(accepted.map(([, e]) => e.at)), this.ctx.hub.log);
+      await ensureMonthPartitions(this.em, monthsOf(accepted.map((e) => e.at)), this.ctx.hub.log);
       inserted = await this.em.transactional(async (em) => {
-        const n = await this.insert(em, accepted.map(([, e]) => e));
+        const n = await this.insert(em, accepted);
         await audit(em, this.viewer, { org: this.viewer.org, action: "ACCESS_EVENTS_RECORDED", detail: { accepted: accepted.length, rejected: rejected.length, stored: n } }, now);
         return n;
       });
@@ -209,14 +243,7 @@ export class AccessService {
       if (access === null) throw notFound();
       const rows = await query<EventRow>(
         em,
-        // The position is always a row (before the first page: after every finite time), so that the
-        // row comparison is an index condition of each month's (owner, account_id, at, ip, action) scan.
-        `select e.account_id, host(e.ip) as ip, e.at, e.action, (extract(epoch from e.at) * 1000000)::bigint::text as at_us
-           from verification.access_event e
-          where e.owner = $1 and e.account_id = $2 and e.at >= $3::timestamptz and e.at < $4::timestamptz
-            and (e.at, e.ip, e.action) < (coalesce(timestamptz 'epoch' + $5::bigint * interval '1 microsecond', 'infinity'), coalesce($6::inet, '::'), coalesce($7::text, ''))
-          order by e.at desc, e.ip desc, e.action desc
-          limit $8`,
+        ACCESS_HISTORY_PAGE_SQL,
         [owner, uuid, window.from ?? "-infinity", window.to ?? "infinity", after?.atUs ?? null, after?.ip ?? null, after?.action ?? null, size + 1],
         "access_history_page",
       );
@@ -241,19 +268,9 @@ export class AccessService {
     if (this.viewer.orgKind !== "PROVIDER") return [];
     const now = this.ctx.hub.clock();
     return this.em.transactional(async (em) => {
-      // The bounds are spelled out (not left to `<<=`'s planner support, which needs a constant): a
-      // prepared statement's generic plan keeps them as one btree range on (owner, ip, at).
       const rows = await query<{ account_id: string; first_seen: Date | string; last_seen: Date | string; events: number }>(
         em,
-        `select account_id, min(at) as first_seen, max(at) as last_seen, count(*)::int as events
-           from verification.access_event
-          where owner = $1
-            and ip >= network($2::inet) and ip <= set_masklen(broadcast($2::inet), case family($2::inet) when 4 then 32 else 128 end)
-            and ip <<= $2::inet
-            and at >= $3::timestamptz and at < $4::timestamptz
-          group by account_id
-          order by max(at) desc, account_id
-          limit $5`,
+        ACCOUNTS_SEEN_SQL,
         [this.viewer.org, target.network, window.from ?? "-infinity", window.to ?? "infinity", MAX_ACCOUNTS_SEEN],
         "accounts_seen_from_ip",
       );
