@@ -313,6 +313,12 @@ describe("the access log", () => {
     expect(rows[0].last_access_at).not.toBeNull();
     expect(rows[0].retain_until).toBeNull();
     expect(open.id).toBeTruthy();
+
+    // Access logged before the record was opened is its last access from the start.
+    const early = mine[11]!;
+    const seenAt = ago(3 * DAY);
+    expect((await ok(t, tok[P]!, RECORD, { in: [{ accountId: early, ip: "192.0.2.53", at: seenAt, action: "ACCESS" }, { accountId: early, ip: "192.0.2.53", at: ago(5 * DAY), action: "ADMIN" }] })).recordAccessEvents.accepted).toBe(2);
+    expect((await openRecord(t, tok[P]!, early)).lastAccessAt).toBe(seenAt);
   });
 
   it("refuses callers without the scopes", async () => {

@@ -55,7 +55,7 @@ function refusal(result: ReturnType<typeof checkCustomerRecord> | ReturnType<typ
 
 describe("customer records: valid input", () => {
   it("keeps canonical forms of identifiers and classifies the customer", () => {
-    const r = checkCustomerRecord(record({ contactVerifications: [{ channel: "EMAIL", value: "zofia.q@example.com", verifiedAt: new Date("2026-05-01T00:00:00Z") }] }), NOW);
+    const r = checkCustomerRecord(record({ contactVerifications: [{ channel: "EMAIL", value: "zofia.q@example.com", verifiedAt: new Date("2026-05-01T00:00:00Z") }] }), NOW, 25);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.value.accountUuid).toBe("0b7c2a4e-9d0f-4c55-9a51-1e2f3a4b5c6d");
@@ -81,6 +81,7 @@ describe("customer records: valid input", () => {
         emails: ["a@example.org", "A@EXAMPLE.org"],
       }),
       NOW,
+      25,
     );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -130,20 +131,30 @@ describe("customer records: bad input names the field and not the value", () => 
     ["a verification of a contact not in the record", { contactVerifications: [{ channel: "EMAIL", value: "other@example.org", verifiedAt: NOW }] as never }, "contactVerifications[0].value", "other@example.org"],
     ["a verification in the future", { contactVerifications: [{ channel: "PHONE", value: "+41446681800", verifiedAt: new Date("2026-06-02T00:00:00Z") }] as never }, "contactVerifications[0].verifiedAt"],
     ["a product name too long", { product: "p".repeat(101) }, "product"],
+    ["a share of ownership on the customer", { customer: { ...individual(), ownershipPercent: 60 } as never }, "customer.ownershipPercent"],
+    ["a share of ownership over 100", { beneficialOwners: [individual({ ownershipPercent: 101 } as never)] }, "beneficialOwners[0].ownershipPercent"],
+    ["an owner below the threshold without control", { beneficialOwners: [individual({ ownershipPercent: 10 } as never)] }, "beneficialOwners[0].ownershipPercent"],
+    ["shares that add up to more than 100%", { beneficialOwners: [individual({ ownershipPercent: 60 } as never), entity({ ownershipPercent: 50 } as never)] }, "beneficialOwners"],
   ];
   for (const [what, over, field, secret] of cases) {
     it(what, () => {
-      const r = refusal(checkCustomerRecord(record(over), NOW), secret);
+      const r = refusal(checkCustomerRecord(record(over), NOW, 25), secret);
       expect(r.field).toBe(field);
     });
   }
 
   it("an account id of another form names nothing (NOT_FOUND)", () => {
-    expect(refusal(checkCustomerRecord(record({ accountId: "account--nope" }), NOW)).code).toBe("NOT_FOUND");
+    expect(refusal(checkCustomerRecord(record({ accountId: "account--nope" }), NOW, 25)).code).toBe("NOT_FOUND");
+  });
+
+  it("an owner below the threshold counts when it has substantial control; the threshold is the setting's", () => {
+    expect(checkBeneficialOwners("owners", [individual({ ownershipPercent: 10, substantialControl: true } as never)], NOW, 25).ok).toBe(true);
+    expect(checkBeneficialOwners("owners", [individual({ ownershipPercent: 10 } as never)], NOW, 10).ok).toBe(true);
+    expect(checkBeneficialOwners("owners", [individual({ ownershipPercent: 25 } as never), entity({ ownershipPercent: 75 } as never)], NOW, 25).ok).toBe(true);
   });
 
   it("replacing beneficial owners checks them the same way", () => {
-    const r = checkBeneficialOwners("beneficialOwners", [entity({ organizedIn: "U1" })], NOW);
+    const r = checkBeneficialOwners("beneficialOwners", [entity({ organizedIn: "U1" })], NOW, 25);
     expect(r.ok || r.error.field).toBe("beneficialOwners[0].organizedIn");
   });
 

@@ -1,4 +1,4 @@
-import { Field, ID, InputType } from "type-graphql";
+import { Field, Float, ID, InputType } from "type-graphql";
 import { CalendarDate } from "./date.scalar.js";
 import {
   CheckMethodEnum,
@@ -64,6 +64,12 @@ export class PartyInput {
 
   @Field(() => String, { nullable: true, description: "ISO 3166-1 alpha-2 country where the party is located (an entity's principal place of business)" })
   locatedIn?: string | null;
+
+  @Field(() => Float, { nullable: true, description: "Beneficial owners only: the share of ownership, more than 0 and at most 100 (percent)" })
+  ownershipPercent?: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: "Beneficial owners only: substantial control of the customer, whatever the share" })
+  substantialControl?: boolean | null;
 }
 
 @InputType({ description: "A means and source of payment (EO 13984 §1(a)(ii)(B)); the field the type names is required" })

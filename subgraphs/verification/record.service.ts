@@ -192,7 +192,7 @@ export class RecordService {
 
   async open(input: CustomerRecordInput): Promise<CustomerRecordResult> {
     const now = this.now();
-    const checked = checkCustomerRecord(input, now);
+    const checked = checkCustomerRecord(input, now, this.settings.CIP_OWNERSHIP_PERCENT);
     if (!checked.ok) return fail(checked.error);
     const valid = checked.value;
     if (!(await this.ownAccount(valid.accountUuid))) return fail(new InputError("accountId: no account of yours with this id", "accountId", "NOT_FOUND"));
@@ -207,8 +207,10 @@ export class RecordService {
       const [inserted] = await query<RecordRow>(
         em,
         `insert into verification.customer_record (id, owner, account_id, product, status, us_person, us_person_reason, customer_country, foreign_owner_countries,
-                                                   master_key_id, data_key, customer, beneficial_owners, payments, contacts, opened_at, status_changed_at)
-         values ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15, $15)
+                                                   master_key_id, data_key, customer, beneficial_owners, payments, contacts, opened_at, status_changed_at, last_access_at)
+         values ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15, $15,
+                 -- Access logged before the record was opened counts as its last access too.
+                 (select max(e.at) from verification.access_event e where e.owner = $2 and e.account_id = $3))
          on conflict (account_id) do nothing
          returning *`,
         [
@@ -337,7 +339,7 @@ export class RecordService {
     const now = this.now();
     const uuid = parseRecordId(id);
     if (!uuid) return noRecord();
-    const checked = checkBeneficialOwners("owners", input, now);
+    const checked = checkBeneficialOwners("owners", input, now, this.settings.CIP_OWNERSHIP_PERCENT);
     if (!checked.ok) return fail(checked.error);
     const owners = checked.value.map(sealedParty);
     return this.ctx.em.transactional(async (em) => {

@@ -1,4 +1,4 @@
-import { Directive, Field, ID, ObjectType } from "type-graphql";
+import { Directive, Field, Float, ID, ObjectType } from "type-graphql";
 import { InputError, PageInfo } from "../../src/graphql/common.types.js";
 import { CalendarDate } from "./date.scalar.js";
 import {
@@ -72,7 +72,13 @@ export class Party {
   @Field(() => String, { nullable: true })
   locatedIn!: string | null;
 
-  @Field({ description: "A US person (citizen or permanent resident; entity organised in the US)" })
+  @Field(() => Float, { nullable: true, description: "Beneficial owners: the share of ownership in percent, as given" })
+  ownershipPercent?: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: "Beneficial owners: substantial control, as given" })
+  substantialControl?: boolean | null;
+
+  @Field({ description: "A US person (citizen or permanent resident, entity organised in the US, or located in the US)" })
   usPerson!: boolean;
 
   @Field({ description: "Which rule decided usPerson" })

@@ -86,6 +86,9 @@ export interface ValidParty {
   permanentResidence: string | null;
   organizedIn: string | null;
   locatedIn: string | null;
+  /** Beneficial owners only, as given. */
+  ownershipPercent: number | null;
+  substantialControl: boolean | null;
   usPerson: boolean;
   usPersonReason: string;
   /** Where the party is, for counting by location: where located, else residence or organisation, else first citizenship. */
@@ -291,6 +294,8 @@ export function checkParty(path: string, input: PartyInput, now: Date): Checked<
       permanentResidence: permanentResidence.value,
       organizedIn: organizedIn.value,
       locatedIn: locatedIn.value,
+      ownershipPercent: input.ownershipPercent ?? null,
+      substantialControl: input.substantialControl ?? null,
       usPerson: us.usPerson,
       usPersonReason: us.reason,
       country: locatedIn.value ?? (individual ? (permanentResidence.value ?? citizenship[0] ?? null) : organizedIn.value),
@@ -299,17 +304,29 @@ export function checkParty(path: string, input: PartyInput, now: Date): Checked<
 }
 
 /** The beneficial owners of a record at `path` (`beneficialOwners`); also used when they are replaced. */
-export function checkBeneficialOwners(path: string, owners: readonly PartyInput[] | null | undefined, now: Date): Checked<ValidParty[]> {
+export function checkBeneficialOwners(path: string, owners: readonly PartyInput[] | null | undefined, now: Date, thresholdPercent: number): Checked<ValidParty[]> {
   const malformed = malformedTextAt(owners ?? [], path);
   if (malformed !== null) return bad(malformed, NOT_WELL_FORMED);
   const items = list(path, owners, LIMITS.beneficialOwners);
   if (!items.ok) return items;
   const out: ValidParty[] = [];
+  let total = 0;
   for (const [i, owner] of items.value.entries()) {
     const checked = checkParty(`${path}[${i}]`, owner, now);
     if (!checked.ok) return checked;
+    const share = checked.value.ownershipPercent;
+    if (share !== null) {
+      if (typeof share !== "number" || !Number.isFinite(share) || share <= 0 || share > 100) return bad(`${path}[${i}].ownershipPercent`, "must be more than 0 and at most 100");
+      // A beneficial owner holds the threshold's share or controls the customer (89 FR 5698): a smaller
+      // holder without control is not one, and listing it would be a mistake to correct, not to keep.
+      if (share < thresholdPercent && checked.value.substantialControl !== true) {
+        return bad(`${path}[${i}].ownershipPercent`, `below ${thresholdPercent}% without substantialControl: not a beneficial owner`);
+      }
+      total += share;
+    }
     out.push(checked.value);
   }
+  if (total > 100) return bad(path, "the shares of ownership add up to more than 100%");
   return { ok: true, value: out };
 }
 
@@ -382,7 +399,7 @@ function contacts(field: string, type: "EMAIL" | "PHONE", values: readonly strin
 }
 
 /** Checks a whole new record without touching the database; `now` is the hub's clock. */
-export function checkCustomerRecord(input: CustomerRecordInput, now: Date): Checked<ValidRecord> {
+export function checkCustomerRecord(input: CustomerRecordInput, now: Date, ownershipThresholdPercent: number): Checked<ValidRecord> {
   const malformed = malformedTextAt(input);
   if (malformed !== null) return bad(malformed, NOT_WELL_FORMED);
   const accountUuid = parseAccountId(input.accountId);
@@ -390,7 +407,10 @@ export function checkCustomerRecord(input: CustomerRecordInput, now: Date): Chec
 
   const customer = checkParty("customer", input.customer, now);
   if (!customer.ok) return customer;
-  const owners = checkBeneficialOwners("beneficialOwners", input.beneficialOwners, now);
+  for (const field of ["ownershipPercent", "substantialControl"] as const) {
+    if (input.customer[field] != null) return bad(`customer.${field}`, "for beneficial owners only");
+  }
+  const owners = checkBeneficialOwners("beneficialOwners", input.beneficialOwners, now, ownershipThresholdPercent);
   if (!owners.ok) return owners;
 
   const paymentList = list("payments", input.payments, LIMITS.payments);
