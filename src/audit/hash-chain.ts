@@ -72,7 +72,8 @@ export async function appendAuditLink(em: EntityManager, schema: string, link: A
   await query(em, `update ${schema}.audit_head set seq = $2, hash = $3 where org = $1`, [link.org, seq, hash], `${schema}_audit_head_move`);
 }
 
-interface LinkRow {
+/** A link as `audit_trail` holds it (times as the ORM's connection brings them: text). */
+export interface AuditLinkRow {
   seq: string;
   at: Date | string;
   actor_org: string;
@@ -91,7 +92,7 @@ export async function verifyAuditChain(em: EntityManager, schema: string, org: s
   let expected = 1;
   let checked = 0;
   for (;;) {
-    const rows = await query<LinkRow>(
+    const rows = await query<AuditLinkRow>(
       em,
       `select seq, at, actor_org, actor_subject, action, record_id, account_id, detail, prev_hash, hash
          from ${schema}.audit_trail where org = $1 and seq >= $2 order by seq limit $3`,

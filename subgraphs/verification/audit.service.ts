@@ -1,3 +1,4 @@
+import type { AuditLinkRow } from "../../src/audit/hash-chain.js";
 import { badInput } from "../../src/errors.js";
 import { asDate, query } from "../../src/db/sql.js";
 import type { Context } from "../../src/graphql/context.js";
@@ -8,17 +9,6 @@ import { accountId, parseRecordId, recordId } from "./record.row.js";
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 const cursors = listCursors("audit");
-
-interface LinkRow {
-  seq: string;
-  at: Date | string;
-  actor_org: string;
-  actor_subject: string;
-  action: string;
-  record_id: string | null;
-  account_id: string | null;
-  detail: Record<string, unknown>;
-}
 
 /**
  * The caller's audit trail as an auditor reads it: its chain's links in chain order (the order the
@@ -38,7 +28,7 @@ export class AuditService {
       recordUuid = parseRecordId(record);
       if (!recordUuid) throw badInput("recordId: not a customer record id (customer-record--<uuid>)", "recordId");
     }
-    const rows = await query<LinkRow>(
+    const rows = await query<Omit<AuditLinkRow, "prev_hash" | "hash">>(
       this.ctx.em,
       `select seq, at, actor_org, actor_subject, action, record_id, account_id, detail from verification.audit_trail
         where org = $1 and seq > $2 and ($3::uuid is null or record_id = $3::uuid)
