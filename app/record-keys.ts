@@ -15,7 +15,12 @@ export async function rewrapRecordKeys(config: Config, log: Logger): Promise<Rew
   let url = config.database.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
   if (!url) {
-    embedded = await startEmbeddedPostgres(config.database.DATA_DIR, config.database.EMBEDDED_PG_PORT, log);
+    try {
+      embedded = await startEmbeddedPostgres(config.database.DATA_DIR, config.database.EMBEDDED_PG_PORT, log);
+    } catch (err) {
+      // Almost always the hub itself, still running on this DATA_DIR: the operator's next step is to stop it.
+      throw new Error(`${(err as Error).message} (on the embedded PostgreSQL, stop the hub first: the command needs its cluster to itself)`);
+    }
     url = embedded.url;
   }
   try {

@@ -10,6 +10,8 @@ const config = loadConfigOrExit();
 const { startHub } = await import("./hub.js");
 const { SUBGRAPHS } = await import("./subgraphs.js");
 const log = createLogger(config.logging.LOG_LEVEL);
+/** `npm run token` signs with DATA_DIR's key: a hub on another DATA_DIR than the default needs it said. */
+const tokenDataDir = (dir: string) => (dir === ".data" ? "" : `DATA_DIR=${/^[\w./-]+$/.test(dir) ? dir : JSON.stringify(dir)} `);
 try {
   const hub = await startHub(config, log, { subgraphs: SUBGRAPHS, gateway: true });
   stopOnSignals(hub.stop, log);
@@ -20,7 +22,7 @@ try {
     ...hub.subgraphs.map((s) => `  subgraph:  ${s.name.padEnd(12)} ${s.url}`),
     `  database:  ${config.database.DATABASE_URL ? "DATABASE_URL" : `embedded PostgreSQL, data in ${config.database.DATA_DIR}/pg`}`,
     usesDevIssuer(config)
-      ? `  a token:   npm run token -- --org acme-cloud --kind PROVIDER --scopes "indicators:read indicators:write"`
+      ? `  a token:   ${tokenDataDir(config.database.DATA_DIR)}npm run token -- --org acme-cloud --kind PROVIDER --scopes "indicators:read indicators:write"`
       : `  tokens:    from your identity provider (${config.auth.AUTH_ISSUER})`,
     "",
   ];

@@ -63,7 +63,7 @@ export async function mintDevToken(dataDir: string, req: TokenRequest): Promise<
   try {
     jwk = JSON.parse(await readFile(privateKeyFile, "utf8")) as JWK;
   } catch {
-    throw new Error(`No development signing key at ${privateKeyFile}: start the hub once (npm start) to create it`);
+    throw new Error(`No development signing key at ${privateKeyFile}: start the hub once (npm start) to create it, or set DATA_DIR to the hub's`);
   }
   const key = await importJWK(jwk, ALG);
   const now = Math.floor(Date.now() / 1000);

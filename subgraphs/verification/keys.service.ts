@@ -4,6 +4,7 @@ import type { RecordKeys } from "../../src/crypto/record-keys.js";
 import { query } from "../../src/db/sql.js";
 import { audit } from "./audit.trail.js";
 import { RecordSealer } from "./record.crypto.js";
+import { recordId } from "./record.row.js";
 
 /** Records rewrapped per transaction: each batch locks only its own rows, and is audited as it commits. */
 export const REWRAP_BATCH = 500;
@@ -17,7 +18,7 @@ export interface RewrapReport {
   rewrapped: number;
   /** Rewrapped per provider (the owner of the records). */
   byProvider: Record<string, number>;
-  /** Ids of records whose data key could not be unwrapped (its master key not configured, or the wrapped key altered): left as they were. */
+  /** Records (customer-record--<uuid>, as the API names them) whose data key could not be unwrapped (its master key not configured, or the wrapped key altered): left as they were. */
   failed: string[];
   /** Records still wrapped by another master key after the run: 0 once the old keys may be dropped. */
   remaining: number;
@@ -64,7 +65,7 @@ export async function rewrapDataKeys(
           done.push({ id: row.id, owner: row.owner, keyId, wrapped, from: row.master_key_id });
         } catch {
           // The record keeps its key as it is; the operator hears of it by id (no key or value in the report).
-          report.failed.push(row.id);
+          report.failed.push(recordId(row.id));
         }
       }
       if (done.length) {
