@@ -525,7 +525,8 @@ const dueCursor = (at: Date, id: string) => Buffer.from(`due:${at.toISOString()}
 
 function parseDueCursor(cursor: string): { at: Date; id: string } {
   const text = cursor.length <= 200 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
-  const m = /^due:([^|]+)\|([0-9a-f-]{36})$/.exec(text);
+  // The exact forms dueCursor writes: anything looser (36 dashes, year -271821) reached PostgreSQL's casts and failed there.
+  const m = /^due:(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
   const at = m ? new Date(m[1]!) : null;
   if (!m || !at || Number.isNaN(at.getTime())) throw badInput("after: not a cursor from this list", "after");
   return { at, id: m[2]! };
