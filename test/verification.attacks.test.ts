@@ -294,6 +294,51 @@ describe("the verification subgraph under attack", () => {
     });
   });
 
+  describe("side channels", () => {
+    /**
+     * Whether a lookup reads the disclosure grants: with the table locked by the test, a request that
+     * reads it waits on the lock (and the test sees the waiter), one that does not answers. The same
+     * difference is what a stopwatch would show an agency about whether an account has a record.
+     */
+    async function readsGrants(query: string, vars: Record<string, unknown>, token: string, url?: string): Promise<boolean> {
+      const locker = new pg.Client({ connectionString: inject("databaseUrl") });
+      await locker.connect();
+      let answered = false;
+      let answer: Promise<unknown> | undefined;
+      try {
+        await locker.query("begin");
+        await locker.query("lock table verification.disclosure_request in access exclusive mode");
+        answer = t.gql(query, vars, token, url).finally(() => (answered = true));
+        for (;;) {
+          if (answered) return false;
+          const { rows } = await locker.query(
+            `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+              where l.relation = 'verification.disclosure_request'::regclass and not l.granted and a.pid <> pg_backend_pid()`,
+          );
+          if (rows[0].n > 0) return true;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        await locker.query("rollback").catch(() => undefined);
+        await answer;
+        await locker.end();
+      }
+    }
+
+    it("an agency without an approval cannot tell an account with a record from one without, by the work done", async () => {
+      const sub = t.subgraphUrl("verification");
+      for (const [query, vars, url] of [
+        [CUSTOMER_RECORD, (id: string) => ({ a: id }), undefined],
+        [ENTITIES, (id: string) => ({ r: [{ __typename: "Account", id }] }), sub],
+      ] as const) {
+        const withRecord = await readsGrants(query, vars(a1!), tok[B]!, url);
+        const without = await readsGrants(query, vars(a3!), tok[B]!, url);
+        const none = await readsGrants(query, vars(NO_SUCH_ACCOUNT), tok[B]!, url);
+        expect([withRecord, without, none], query.slice(0, 40)).toEqual([withRecord, withRecord, withRecord]);
+      }
+    });
+  });
+
   describe("cursors", () => {
     it("a cursor from another list, another org or forged is refused as input, never an internal error", async () => {
       const page = (await ok(t, tok[P]!, HISTORY, { a: a1, first: 1 })).accessHistory;

@@ -10,7 +10,7 @@ import type { Context } from "../../src/graphql/context.js";
 import { canonical, hashInput, type IdentifierType } from "../../src/identifiers/canonical.js";
 import { VERIFICATION_ACCOUNTS } from "./account.projection.js";
 import { audit, type AuditAction } from "./audit.trail.js";
-import { recordAccess, type RecordAccess } from "./record.access.js";
+import { readableRecordsSql, recordAccess, type RecordAccess } from "./record.access.js";
 import { RecordSealer } from "./record.crypto.js";
 import { LOOKUP_TYPES, type LookupType, type StoredStatus, type VerificationStatus } from "./record.enums.js";
 import type { CustomerRecordInput, PartyInput, VerificationCheckInput } from "./record.input.js";
@@ -103,7 +103,14 @@ export class RecordService {
     if (!uuid) return null;
     const now = this.now();
     return this.ctx.em.transactional(async (em) => {
-      const [raw] = await query<RecordRow>(em, `select * from verification.customer_record where account_id = $1`, [uuid], "verification_record_by_account");
+      // The access rule is in the lookup itself: another provider's record and no record at all then
+      // cost the same one statement, and the work done reveals nothing about whether a record exists.
+      const [raw] = await query<RecordRow>(
+        em,
+        `select r.* from verification.customer_record r where r.account_id = $1 and ${readableRecordsSql("r", "$2", "$3")}`,
+        [uuid, this.viewer.org, now],
+        "verification_record_by_account",
+      );
       if (!raw) return null;
       const row = recordRow(raw);
       const access = await recordAccess(em, this.viewer, { owner: row.owner, accountId: row.account_id }, now);
@@ -168,14 +175,15 @@ export class RecordService {
    * status of the account's record to whoever may read the record; else null.
    */
   async statusOf(accountUuids: readonly string[]): Promise<(VerificationStatus | null)[]> {
+    const now = this.now();
+    // Only the records the viewer may read are fetched (as in byAccount): the others cost nothing more than no record.
     const rows = await query<{ account_id: string; owner: string; status: StoredStatus }>(
       this.ctx.em,
-      `select account_id, owner, status from verification.customer_record where account_id = any($1::uuid[])`,
-      [accountUuids],
+      `select r.account_id, r.owner, r.status from verification.customer_record r where r.account_id = any($1::uuid[]) and ${readableRecordsSql("r", "$2", "$3")}`,
+      [accountUuids, this.viewer.org, now],
       "verification_status_by_accounts",
     );
     const byAccount = new Map(rows.map((r) => [r.account_id, r]));
-    const now = this.now();
     // An account an exemption covers needs no verification (§1(c)): its provider sees EXEMPT, record or not.
     const exempt = await exemptAccountsOf(this.ctx.em, this.viewer, accountUuids, now);
     return Promise.all(
