@@ -475,6 +475,74 @@ describe("the verification subgraph under attack", () => {
       expect((await read(tok[P]!, a2!)).status).toBe("PENDING");
     });
 
+    it("a NUL, a control character or a lone surrogate in any free-text field is refused naming that field, never an internal error", async () => {
+      const [fresh] = await registerAccounts(t, tok[P]!, [{ jurisdiction: "FR" }]);
+      const set = (obj: any, path: string, value: unknown) => {
+        const keys = path.split(".");
+        let o = obj;
+        for (const k of keys.slice(0, -1)) o = o[/^\d+$/.test(k) ? Number(k) : k];
+        o[keys.at(-1)!] = value;
+        return obj;
+      };
+      const base = () =>
+        recordInput(fresh!, {
+          payments: [{ type: "BANK_ACCOUNT", institution: "Test Bank", accountNumber: "FR7630006000011234567890189", customerIdentifier: "C-1", transactionIds: ["T-1"] }],
+          phones: ["+33 1 23 45 67 89"],
+          product: "edge-compute",
+        });
+      const paths = [
+        "customer.names.0",
+        "customer.addresses.0.lines.0",
+        "customer.addresses.0.city",
+        "customer.addresses.0.postalCode",
+        "customer.nationalId",
+        "payments.0.institution",
+        "payments.0.accountNumber",
+        "payments.0.customerIdentifier",
+        "payments.0.transactionIds.0",
+        "emails.0",
+        "phones.0",
+        "product",
+      ];
+      for (const bad of ["Zed\u0000Nul", "Zed\u001bEsc", "Zed\udc00Lone"]) {
+        for (const path of paths) {
+          const res = await t.gql(OPEN_RECORD, { in: set(base(), path, bad) }, tok[P]!);
+          expectNoInternals(res);
+          const label = `${path} ${JSON.stringify(bad)}`;
+          expect(res.errors, label).toBeUndefined();
+          expect(res.data.openCustomerRecord.record, label).toBeNull();
+          const field = path.replace(/\.(\d+)/g, "[$1]");
+          expect(res.data.openCustomerRecord.error.field, label).toBe(field);
+          expect(JSON.stringify(res)).not.toContain("Zed");
+        }
+        const check = await t.gql(ADD_CHECK, { id: r1.id, in: { subject: "customer", method: "NON_DOCUMENTARY", source: bad, result: "FAIL", discrepancy: bad } }, tok[P]!);
+        expectNoInternals(check);
+        expect(check.data.addVerificationCheck).toMatchObject({ record: null, error: { code: "BAD_USER_INPUT" } });
+        const ex = await t.gql(GRANT, { in: { scope: "PRODUCT", product: bad, basis: "programme X-1", grantedOn: "2026-01-01", expiresOn: "2027-01-01" } }, tok[P]!);
+        expectNoInternals(ex);
+        expect(ex.data.grantExemption).toMatchObject({ exemption: null, error: { field: "product" } });
+      }
+      // Numbers and dates at their edges in the same input.
+      for (const [path, value] of [
+        ["customer.dateOfBirth", "0000-00-00"],
+        ["customer.dateOfBirth", "2023-02-29"],
+        ["customer.dateOfBirth", "99999-01-01"],
+        ["customer.dateOfBirth", 19850714],
+        ["customer.dateOfBirth", "9999-12-31"],
+      ] as const) {
+        const res = await t.gql(OPEN_RECORD, { in: set(base(), path, value) }, tok[P]!);
+        expectNoInternals(res);
+        expect(res.data?.openCustomerRecord?.error?.field, `${path} ${value}`).toBe("customer.dateOfBirth");
+      }
+      for (const pct of [-1, 100.5, 1e308]) {
+        const owner = { ...(base().customer as object), ownershipPercent: pct };
+        const res = await t.gql(OPEN_RECORD, { in: { ...base(), beneficialOwners: [owner] } }, tok[P]!);
+        expectNoInternals(res);
+        expect(res.data?.openCustomerRecord?.record ?? null, `ownershipPercent ${pct}`).toBeNull();
+      }
+      expect((await db.query("select count(*)::int as n from verification.customer_record where account_id = $1", [fresh!.slice(-36)])).rows[0].n).toBe(0);
+    });
+
     it("IP edges: mapped IPv4 in any spelling is stored as IPv4; zone ids, /0 and over-wide networks are refused", async () => {
       const at = new Date(clock.now().getTime() - 500).toISOString();
       const res = (await ok(t, tok[P]!, ACCESS, {
@@ -628,6 +696,8 @@ describe("the verification subgraph under attack", () => {
         "HYPERLINK",
         "order checked",
         "should not stick",
+        "192.0.2.78",
+        "Zed",
         ...Object.values(tok),
         ...Object.values(tok).map((tk) => tk.split(".")[2]!),
       ];
