@@ -219,6 +219,22 @@ describe("the verification subgraph under attack", () => {
     });
   });
 
+  describe("volume", () => {
+    it("a query guessing at many accounts through aliases is refused whole, at the gateway and at the subgraph, before any read", async () => {
+      const before = await links(P);
+      const ids = Array.from({ length: 40 }, (_, i) => (i === 7 ? a1! : `account--00000000-0000-4000-8000-${String(i).padStart(12, "0")}`));
+      const aliased = `query { ${ids.map((id, i) => `r${i}: customerRecord(accountId: "${id}") { id }`).join(" ")} }`;
+      for (const url of [undefined, t.subgraphUrl("verification")]) {
+        const res = await t.gql(aliased, {}, tok[P]!, url);
+        expect(res.data ?? null).toBeNull();
+        expect(res.errors?.[0]?.message).toMatch(/alias/i);
+        expectNoInternals(res);
+      }
+      // Not one read happened, so none is audited.
+      expect(await links(P)).toBe(before);
+    });
+  });
+
   describe("odd tokens", () => {
     it("a write-only token reads nothing back, neither directly nor through a mutation's answer", async () => {
       const w = await t.token(P, "PROVIDER", ["verification:write"]);
@@ -286,6 +302,9 @@ describe("the verification subgraph under attack", () => {
         const ev = (await ok(t, tok[B]!, ACCESS, { in: [{ accountId: a2, ip: "203.0.113.10", at: clock.now().toISOString(), action: "ACCESS" }] }, url)).recordAccessEvents;
         expect(ev.accepted).toBe(0);
       }
+      // An agency cannot decide or revoke its own request, whatever its scopes.
+      const own = await t.gql(DECIDE, { id: grantA, ok: true, r: "self-approved" }, await t.token(A, "AGENCY", ["verification:disclose", "verification:write"]));
+      expect(own.data.decideDisclosure).toMatchObject({ request: null, error: { code: "NOT_FOUND" } });
       // The approved agency reads a1 and its history; the reads are links in P's chain naming it.
       const before = await links(P);
       expect((await read(tok[A]!, a1!)).id).toBe(r1.id);
