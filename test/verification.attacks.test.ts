@@ -446,6 +446,27 @@ describe("the verification subgraph under attack", () => {
     });
   });
 
+  describe("idempotency keys and scopes", () => {
+    it("a key replayed by a token of the same org without the scopes the mutation needs gets no stored answer", async () => {
+      const key = `atk-scope-${Date.now()}`;
+      const body = JSON.stringify({ query: SET_STATUS, variables: { id: r1.id, s: "UNVERIFIED", r: "documents requested" } });
+      const post = async (token: string) => {
+        const res = await fetch(t.gatewayUrl, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "idempotency-key": key }, body });
+        return { status: res.status, text: await res.text() };
+      };
+      const first = await post(tok[P]!);
+      expect(JSON.parse(first.text).data.setVerificationStatus.error).toBeNull();
+      expect(first.text).toContain(r1.customer.names[0]);
+      for (const scopes of [["verification:write"], ["accounts:read"], ["verification:disclose"]]) {
+        const replay = await post(await t.token(P, "PROVIDER", scopes));
+        expect(replay.text, scopes.join(" ")).not.toContain(r1.customer.names[0]);
+        expect(replay.text).not.toContain(nationalId);
+      }
+      // The full token's own retry still gets its first answer.
+      expect((await post(tok[P]!)).text).toBe(first.text);
+    });
+  });
+
   describe("hostile input", () => {
     it("refuses huge inputs before doing any work, storing nothing", async () => {
       const before = await events(P);

@@ -68,8 +68,12 @@ export function idempotencyPlugin(options: IdempotencyOptions): ApolloServerPlug
           // Queries and subscriptions change nothing: the header means nothing to them.
           if (operation?.operation !== "mutation") return;
           const key = parseKey(header);
+          // The token's scopes are part of the request: the stored answer is replayed before any resolver
+          // checks them, so a token of the same org without the scopes (a write-only job reading back a
+          // record) must not match it.
+          const scopes = [...contextValue.viewer.scopes].sort();
           const fingerprint = createHash("sha256")
-            .update(JSON.stringify([source, request.operationName ?? null, request.variables ?? {}]))
+            .update(JSON.stringify([source, request.operationName ?? null, request.variables ?? {}, scopes]))
             .digest("hex");
           const org = contextValue.viewer.org;
           const em = contextValue.em;
