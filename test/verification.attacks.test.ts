@@ -465,6 +465,29 @@ describe("the verification subgraph under attack", () => {
       // The full token's own retry still gets its first answer.
       expect((await post(tok[P]!)).text).toBe(first.text);
     });
+
+    it("the answer kept for a retry holds no personal value in clear: it is sealed like the record", async () => {
+      const [fresh] = await registerAccounts(t, tok[P]!, [{ jurisdiction: "FR" }]);
+      const input = recordInput(fresh!);
+      const key = `atk-store-${Date.now()}`;
+      const post = async () => {
+        const res = await fetch(t.gatewayUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${tok[P]}`, "idempotency-key": key },
+          body: JSON.stringify({ query: OPEN_RECORD, variables: { in: input } }),
+        });
+        return res.text();
+      };
+      const first = await post();
+      const name = (input.customer as any).names[0] as string;
+      expect(first).toContain(name);
+      const stored = await db.query("select * from hub.idempotency where org = $1 and key = $2", [P, key]);
+      expect(stored.rows.length).toBeGreaterThan(0);
+      const dump = JSON.stringify(stored.rows);
+      for (const planted of [name, (input.customer as any).nationalId, (input.emails as string[])[0]!, "4111"]) expect(dump, planted).not.toContain(planted);
+      // And the retry still gets the first answer, opened again.
+      expect(await post()).toBe(first);
+    });
   });
 
   describe("hostile input", () => {
