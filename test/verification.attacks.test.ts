@@ -740,6 +740,11 @@ describe("the verification subgraph under attack", () => {
 
   describe("log lines", () => {
     it("hold no personal value, IP address, legal basis, reason or token from anything above", async () => {
+      // Values written into the document itself, not as variables, and a refused one.
+      await ok(t, tok[P]!, `query { customerRecordsByIdentifier(type: EMAIL, value: "inline.planted.4417@example.net") { id } }`);
+      await t.gql(`query { customerRecordsByIdentifier(type: NATIONAL_ID, value: "Zed\\u0000inline") { id } }`, {}, tok[P]!);
+      await t.gql(`query { accountsSeenFromIp(ip: "203.0.113.201/7") { accountId } }`, {}, tok[P]!);
+      await t.gql(`query { accessHistory(accountId: "${a1}", after: "${b64("ae:9|203.0.113.202|ACCESS")}") { edges { cursor } } }`, {}, tok[P]!);
       await new Promise((r) => setTimeout(r, 300));
       const log = lines.join("");
       expect(log.length).toBeGreaterThan(0);
@@ -761,6 +766,9 @@ describe("the verification subgraph under attack", () => {
         "should not stick",
         "192.0.2.78",
         "Zed",
+        "inline.planted",
+        "203.0.113.201",
+        "203.0.113.202",
         ...Object.values(tok),
         ...Object.values(tok).map((tk) => tk.split(".")[2]!),
       ];
