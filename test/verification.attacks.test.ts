@@ -80,7 +80,7 @@ describe("the verification subgraph under attack", () => {
   const events = async (org: string) => Number((await db.query("select count(*) from verification.access_event where owner = $1", [org])).rows[0].count);
 
   beforeAll(async () => {
-    t = await startTestHub({ LOG_LEVEL: "trace" }, { clock: clock.now, log: createLogger("trace", "watchfloor", sink) });
+    t = await startTestHub({ LOG_LEVEL: "trace", CIP_RETENTION_DAYS: "1" }, { clock: clock.now, log: createLogger("trace", "watchfloor", sink) });
     db = new pg.Client({ connectionString: inject("databaseUrl") });
     await db.connect();
     const provider = ["accounts:read", "accounts:write", "verification:read", "verification:write"];
@@ -735,6 +735,32 @@ describe("the verification subgraph under attack", () => {
         await db.query("drop trigger if exists attack_audit_fails on verification.audit_trail");
       }
       expect((await ok(t, tok[F]!, CHAIN)).verifyAuditChain.ok).toBe(true);
+    });
+  });
+
+  describe("a disclosure grants one record", () => {
+    it("an approval for an account's record does not reach a later record of the same account", async () => {
+      const [acct] = await registerAccounts(t, tok[P]!, [{ jurisdiction: "FR" }]);
+      const first = await openRecord(t, tok[P]!, acct!);
+      const req = (await ok(t, tok[A]!, REQUEST, { a: acct, b: BASIS })).requestDisclosure.request.id;
+      expect((await ok(t, tok[P]!, DECIDE, { id: req, ok: true, r: "order checked" })).decideDisclosure.error).toBeNull();
+      expect((await read(tok[A]!, acct!)).id).toBe(first.id);
+      // The record is closed and, its retention (1 day in this hub) past, purged; the account gets a new one.
+      await setStatus(t, tok[P]!, first, "CLOSED", "account closed");
+      clock.advance(2);
+      expect((await ok(t, tok[P]!, PURGE)).purgeExpiredRecords.purged).toBeGreaterThanOrEqual(1);
+      const second = await openRecord(t, tok[P]!, acct!);
+      await ok(t, tok[P]!, ACCESS, { in: [{ accountId: acct, ip: "203.0.113.77", at: clock.now().toISOString(), action: "ACCESS" }] });
+      // The grant, still within its days, was for the first record only.
+      for (const url of [undefined, t.subgraphUrl("verification")]) {
+        expect(await read(tok[A]!, acct!, url)).toBeNull();
+        const e = await ok(t, tok[A]!, ENTITIES, { r: [{ __typename: "Account", id: acct }] }, t.subgraphUrl("verification"));
+        expect(e._entities).toEqual([{ id: acct, verificationStatus: null }]);
+        const h = await t.gql(HISTORY, { a: acct }, tok[A]!, url);
+        expect(h.data ?? null).toBeNull();
+        expect(JSON.stringify(h)).not.toContain("203.0.113.77");
+      }
+      expect((await read(tok[P]!, acct!)).id).toBe(second.id);
     });
   });
 

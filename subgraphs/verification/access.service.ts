@@ -245,7 +245,9 @@ export class AccessService {
     if (owner === null) throw notFound();
     const now = this.ctx.hub.clock();
     return this.em.transactional(async (em) => {
-      const access = await recordAccess(em, this.viewer, { owner, accountId: uuid }, now);
+      // An agency's approval is for one record: the account's history is read under it while that record stands.
+      const [record] = await query<{ id: string }>(em, "select id from verification.customer_record where account_id = $1 and owner = $2", [uuid, owner], "access_history_record");
+      const access = await recordAccess(em, this.viewer, { owner, accountId: uuid, id: record?.id ?? null }, now);
       if (access === null) throw notFound();
       const rows = await query<EventRow>(
         em,

@@ -113,7 +113,7 @@ export class RecordService {
       );
       if (!raw) return null;
       const row = recordRow(raw);
-      const access = await recordAccess(em, this.viewer, { owner: row.owner, accountId: row.account_id }, now);
+      const access = await recordAccess(em, this.viewer, { owner: row.owner, accountId: row.account_id, id: row.id }, now);
       if (!access) return null;
       await this.audit(em, row, "RECORD_READ", now, accessDetail(access));
       return this.decode(em, row, now);
@@ -177,9 +177,9 @@ export class RecordService {
   async statusOf(accountUuids: readonly string[]): Promise<(VerificationStatus | null)[]> {
     const now = this.now();
     // Only the records the viewer may read are fetched (as in byAccount): the others cost nothing more than no record.
-    const rows = await query<{ account_id: string; owner: string; status: StoredStatus }>(
+    const rows = await query<{ id: string; account_id: string; owner: string; status: StoredStatus }>(
       this.ctx.em,
-      `select r.account_id, r.owner, r.status from verification.customer_record r where r.account_id = any($1::uuid[]) and ${readableRecordsSql("r", "$2", "$3")}`,
+      `select r.id, r.account_id, r.owner, r.status from verification.customer_record r where r.account_id = any($1::uuid[]) and ${readableRecordsSql("r", "$2", "$3")}`,
       [accountUuids, this.viewer.org, now],
       "verification_status_by_accounts",
     );
@@ -191,7 +191,7 @@ export class RecordService {
         if (exempt.has(uuid)) return "EXEMPT" as const;
         const row = byAccount.get(uuid);
         if (!row) return null;
-        return (await recordAccess(this.ctx.em, this.viewer, { owner: row.owner, accountId: row.account_id }, now)) ? row.status : null;
+        return (await recordAccess(this.ctx.em, this.viewer, { owner: row.owner, accountId: row.account_id, id: row.id }, now)) ? row.status : null;
       }),
     );
   }
