@@ -414,6 +414,22 @@ describe("the verification subgraph under attack", () => {
       }
     });
 
+    it("a page size out of range is refused naming `first`, on every list", async () => {
+      for (const [q, vars] of [
+        [HISTORY, { a: a1 }],
+        [LIST, {}],
+        [TRAIL, {}],
+        [DUE, {}],
+      ] as const) {
+        for (const first of [0, -1, 1_000_001, 2 ** 31 - 1]) {
+          const res = await t.gql(q, { ...vars, first }, tok[P]!);
+          expectNoInternals(res);
+          expect(res.errors?.[0]?.extensions?.code, `${q.slice(0, 30)} first=${first}`).toBe("BAD_USER_INPUT");
+          expect(res.errors![0]!.message).toMatch(/^first: /);
+        }
+      }
+    });
+
     it("an audit-trail or disclosure cursor of P's, replayed by Q, shows nothing of P's", async () => {
       const trail = (await ok(t, tok[P]!, TRAIL, { first: 1 })).auditTrail.pageInfo.endCursor;
       const list = (await ok(t, tok[P]!, LIST, { first: 1 })).disclosureRequests.pageInfo.endCursor;
