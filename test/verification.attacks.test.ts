@@ -526,6 +526,23 @@ describe("the verification subgraph under attack", () => {
       expect(basis.data?.requestDisclosure?.request ?? null).toBeNull();
     });
 
+    it("a body that is not UTF-8, or past the size limit, is refused before the subgraph reads it", async () => {
+      for (const url of [t.gatewayUrl, t.subgraphUrl("verification")]) {
+        const head = Buffer.from(`{"query":"query($a: ID!) { customerRecord(accountId: $a) { id } }","variables":{"a":"`);
+        const bad = Buffer.concat([head, Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(`"}}`)]);
+        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${tok[P]}`, "apollo-require-preflight": "1" }, body: bad });
+        const text = await res.text();
+        expect(res.status, url).toBe(400);
+        expectNoInternals(text);
+        const big = JSON.stringify({ query: CUSTOMER_RECORD, variables: { a: a1, pad: "p".repeat(5 * 1024 * 1024) } });
+        const tooBig = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${tok[P]}` }, body: big });
+        const bigText = await tooBig.text();
+        expect(tooBig.status, url).toBe(413);
+        expectNoInternals(bigText);
+        expect(bigText).not.toContain(r1.customer.names[0]);
+      }
+    });
+
     it("refuses malformed Unicode in every free-text argument, naming the field and echoing nothing", async () => {
       const bad = "Ivan\ud800Sidorov";
       const cases: [string, Record<string, unknown>, (d: any) => any][] = [
