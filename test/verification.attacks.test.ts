@@ -155,6 +155,8 @@ describe("the verification subgraph under attack", () => {
         for (const id of [a1!, a2!, r1.id, r2.id]) expect(csv).not.toContain(id.slice(-36));
         const report = (await ok(t, tok[Q]!, REPORT, { asOf: clock.now().toISOString() }, url)).cipCertificationReport;
         expect(report.provider).toBe(Q);
+        // The counts are Q's alone: its one record, none of P's.
+        expect(report.summary.customers).toBe(1);
         expect(JSON.stringify(report)).not.toContain(a1!.slice(-36));
       }
     });
