@@ -806,6 +806,14 @@ describe("the verification subgraph under attack", () => {
       await t.gql(`query { customerRecordsByIdentifier(type: NATIONAL_ID, value: "Zed\\u0000inline") { id } }`, {}, tok[P]!);
       await t.gql(`query { accountsSeenFromIp(ip: "203.0.113.201/7") { accountId } }`, {}, tok[P]!);
       await t.gql(`query { accessHistory(accountId: "${a1}", after: "${b64("ae:9|203.0.113.202|ACCESS")}") { edges { cursor } } }`, {}, tok[P]!);
+      // A query over GET carries its variables in the URL, which request logs like to print.
+      for (const url of [t.gatewayUrl, t.subgraphUrl("verification")]) {
+        const get = new URL(url);
+        get.searchParams.set("query", BY_IDENTIFIER);
+        get.searchParams.set("variables", JSON.stringify({ t: "EMAIL", v: "get.planted.5521@example.net" }));
+        const got = await fetch(get, { headers: { authorization: `Bearer ${tok[P]}`, "apollo-require-preflight": "1" } });
+        expect(JSON.parse(await got.text()), url).toEqual({ data: { customerRecordsByIdentifier: [] } });
+      }
       await new Promise((r) => setTimeout(r, 300));
       const log = lines.join("");
       expect(log.length).toBeGreaterThan(0);
@@ -828,6 +836,7 @@ describe("the verification subgraph under attack", () => {
         "192.0.2.78",
         "Zed",
         "inline.planted",
+        "get.planted",
         "203.0.113.201",
         "203.0.113.202",
         ...Object.values(tok),
