@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createLogger } from "../src/logger.js";
-import { orgId, startTestHub, testClock, type TestHub } from "./support/hub.js";
+import { collect, orgId, startTestHub, testClock, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
 import { ADD_CHECK, BY_IDENTIFIER, CUSTOMER_RECORD, OPEN_RECORD, SET_OWNERS, SET_STATUS, openRecord, recordInput, setStatus } from "./support/verification.js";
 
@@ -196,6 +196,30 @@ describe("the verification subgraph under attack", () => {
       expect((await db.query("select status from verification.disclosure_request where id = $1", [grantA.slice(-36)])).rows[0].status).toBe("APPROVED");
       // Nothing Q tried left a link in P's chain.
       expect(await links(P)).toBe(linksBefore);
+    });
+
+    it("over a WebSocket, at the gateway or the subgraph, the same rules hold for queries and mutations", async () => {
+      for (const url of [t.gatewayUrl, t.subgraphUrl("verification")]) {
+        const client = t.ws(tok[Q]!, url);
+        try {
+          const readIt = collect<any>(client, CUSTOMER_RECORD, { a: a1 }, 1, 10_000);
+          await readIt.done;
+          expect(readIt.received, url).toEqual([{ customerRecord: null }]);
+          const move = collect<any>(client, SET_STATUS, { id: r1.id, s: "UNVERIFIED", r: "over ws" }, 1, 10_000);
+          await move.done;
+          // Either refused as a whole (mutations over the socket) or answered as for no record.
+          if (move.received.length) expect(move.received[0].setVerificationStatus).toMatchObject({ record: null, error: { code: "NOT_FOUND" } });
+          else expect(move.errors.length).toBeGreaterThan(0);
+          const aliased = collect<any>(client, `query { ${Array.from({ length: 40 }, (_, i) => `r${i}: customerRecord(accountId: "${a1}") { id }`).join(" ")} }`, {}, 1, 10_000);
+          await aliased.done;
+          // Refused: at the subgraph with the limit's message; the gateway closes the socket instead (4500).
+          expect(aliased.received).toEqual([]);
+          expect(aliased.errors.length).toBeGreaterThan(0);
+        } finally {
+          await client.dispose();
+        }
+      }
+      expect((await read(tok[P]!, a1!)).status).toBe("PENDING");
     });
 
     it("carries nothing across with aliases, or several operations in one HTTP request", async () => {
