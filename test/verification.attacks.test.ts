@@ -381,6 +381,10 @@ describe("the verification subgraph under attack", () => {
         const none = await readsGrants(query, vars(NO_SUCH_ACCOUNT), tok[B]!, url);
         expect([withRecord, without, none], query.slice(0, 40)).toEqual([withRecord, withRecord, withRecord]);
       }
+      // The access history of an account with a record and of one without (both exist: that much a
+      // disclosure request tells an agency anyway).
+      const history = await readsGrants(HISTORY, { a: a1 }, tok[B]!);
+      expect(await readsGrants(HISTORY, { a: a3 }, tok[B]!)).toBe(history);
     });
   });
 

@@ -14,8 +14,8 @@ export type RecordAccess = { kind: "OWNER" } | { kind: "DISCLOSURE"; requestId: 
 export async function recordAccess(em: EntityManager, viewer: Viewer, record: { owner: string; accountId: string; id: string | null }, now: Date): Promise<RecordAccess | null> {
   if (viewer.org === record.owner) return hasScope(viewer, "verification:read") ? { kind: "OWNER" } : null;
   if (viewer.orgKind !== "AGENCY" || !hasScope(viewer, "verification:disclose")) return null;
-  // An approval is for the record the account had when it was approved: not a later one, nor the account without it.
-  if (record.id === null) return null;
+  // An approval is for the record the account had when it was approved: not a later one, nor the
+  // account without it (a null id matches no grant, by the same statement: no record costs the same).
   const [grant] = await query<{ id: string; access_until: Date }>(
     em,
     `select id, access_until from verification.disclosure_request
