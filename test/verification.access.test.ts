@@ -182,11 +182,13 @@ describe("the access log", () => {
 
     // An agency reads it while a disclosure the provider approved runs (here written straight to the
     // table: the disclosure workflow has tests of its own), and not once it has ended; audited on the provider's chain.
+    // An approval is of the account's record (the workflow refuses one without), so the account gets one first.
+    const disclosedRecord = await openRecord(t, tok[P]!, account);
     const grant = randomUUID();
     await db.query(
-      `insert into verification.disclosure_request (id, owner, account_id, requester, requested_by, legal_basis, status, requested_at, decided_at, decided_by, access_until)
-       values ($1, $2, $3, $4, 'officer', 'test warrant', 'APPROVED', now(), now(), 'compliance', now() + interval '1 day')`,
-      [grant, P, account.slice(9), A],
+      `insert into verification.disclosure_request (id, owner, account_id, record_id, requester, requested_by, legal_basis, status, requested_at, decided_at, decided_by, access_until)
+       values ($1, $2, $3, $4, $5, 'officer', 'test warrant', 'APPROVED', now(), now(), 'compliance', now() + interval '1 day')`,
+      [grant, P, account.slice(9), disclosedRecord.id.slice(-36), A],
     );
     const disclosed = await history(tok[A]!, account, { first: 100 });
     expect(disclosed.edges.length).toBe(25);

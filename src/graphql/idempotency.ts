@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from "@apollo/server";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { GraphQLError } from "graphql";
+import { GraphQLError, type FormattedExecutionResult } from "graphql";
+import { openText, sealText, type MasterKeyRing } from "../crypto/envelope.js";
 import { query } from "../db/sql.js";
 import { ErrorCode, expectedCode, isGraphQLError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -51,6 +52,26 @@ function parseKey(header: string): string {
   return key;
 }
 
+/**
+ * The answer kept for a retry, sealed (AES-256-GCM, a data key of its own wrapped by the record master
+ * key, bound to org, subgraph and key): a mutation's answer may hold what it decrypted (a customer
+ * record), and no personal value reaches PostgreSQL in clear.
+ */
+const answerAad = (org: string, subgraph: string, key: string) => `hub.idempotency.response:${JSON.stringify([org, subgraph, key])}`;
+
+function sealAnswer(keys: MasterKeyRing, aad: string, answer: unknown): string {
+  const { plain, keyId, wrapped } = keys.newDataKey(aad);
+  return JSON.stringify({ sealed: { keyId, key: wrapped.toString("base64"), answer: sealText(plain, JSON.stringify(answer), aad).toString("base64") } });
+}
+
+function openAnswer(keys: MasterKeyRing, aad: string, text: string): FormattedExecutionResult {
+  const stored = JSON.parse(text);
+  // An answer kept before answers were sealed is plain JSON.
+  if (!stored?.sealed) return stored;
+  const plain = keys.unwrap(stored.sealed.keyId, Buffer.from(stored.sealed.key, "base64"), aad);
+  return JSON.parse(openText(plain, Buffer.from(stored.sealed.answer, "base64"), aad));
+}
+
 /** An error the same request would meet again: expected codes, and GraphQL's own about the request. */
 const repeatable = (err: unknown) => expectedCode(err) !== undefined || (isGraphQLError(err) && !err.originalError);
 
@@ -68,8 +89,12 @@ export function idempotencyPlugin(options: IdempotencyOptions): ApolloServerPlug
           // Queries and subscriptions change nothing: the header means nothing to them.
           if (operation?.operation !== "mutation") return;
           const key = parseKey(header);
+          // The token's scopes are part of the request: the stored answer is replayed before any resolver
+          // checks them, so a token of the same org without the scopes (a write-only job reading back a
+          // record) must not match it.
+          const scopes = [...contextValue.viewer.scopes].sort();
           const fingerprint = createHash("sha256")
-            .update(JSON.stringify([source, request.operationName ?? null, request.variables ?? {}]))
+            .update(JSON.stringify([source, request.operationName ?? null, request.variables ?? {}, scopes]))
             .digest("hex");
           const org = contextValue.viewer.org;
           const em = contextValue.em;
@@ -98,7 +123,7 @@ export function idempotencyPlugin(options: IdempotencyOptions): ApolloServerPlug
               await em.rollback();
               replay = {
                 http: { status: stored.status ?? undefined, headers: new HeaderMap() },
-                body: { kind: "single", singleResult: JSON.parse(stored.response) },
+                body: { kind: "single", singleResult: openAnswer(contextValue.hub.recordKeys.master, answerAad(org, subgraph, key), stored.response) },
               };
               return;
             }
@@ -128,7 +153,14 @@ export function idempotencyPlugin(options: IdempotencyOptions): ApolloServerPlug
               `insert into hub.idempotency (org, subgraph, key, fingerprint, status, response) values ($1, $2, $3, $4, $5, $6)
                on conflict (org, subgraph, key) do update
                  set fingerprint = excluded.fingerprint, status = excluded.status, response = excluded.response, created_at = now()`,
-              [contextValue.viewer.org, subgraph, key, fingerprint, response.http.status ?? null, JSON.stringify(response.body.singleResult)],
+              [
+                contextValue.viewer.org,
+                subgraph,
+                key,
+                fingerprint,
+                response.http.status ?? null,
+                sealAnswer(contextValue.hub.recordKeys.master, answerAad(contextValue.viewer.org, subgraph, key), response.body.singleResult),
+              ],
               "idempotency_record",
             );
             await em.commit();

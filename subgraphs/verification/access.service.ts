@@ -57,6 +57,10 @@ interface EventRow {
 const accountId = (uuid: string) => `account--${uuid}`;
 const notFound = () => expectedError(ErrorCode.NOT_FOUND, "accountId: no account you may read with this id", { field: "accountId" });
 
+/** The times a cursor may hold, in microseconds since the epoch: years 1 to 9999, all a DateTime writes. */
+const CURSOR_MIN_US = BigInt(Date.parse("0001-01-01T00:00:00Z")) * 1000n;
+const CURSOR_MAX_US = BigInt(Date.parse("9999-12-31T23:59:59.999Z") + 1) * 1000n;
+
 /**
  * A page position: the last row's (at, ip, action), the log's unique key within an account, newest
  * first. Opaque to clients; anything else is refused as a cursor of another list.
@@ -67,7 +71,9 @@ const cursors = {
     const text = cursor.length <= 120 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
     const m = /^ae:(-?\d{1,19})\|([^|]+)\|([A-Z]+)$/.exec(text);
     const host = m ? hostAddress(m[2]) : null;
-    if (!m || !host || !ACCESS_ACTIONS.includes(m[3] as AccessAction)) throw badInput("after: not a cursor from this list", "after");
+    // A time no row can hold (past year 9999, or before year 1) would fail in PostgreSQL's arithmetic, as an internal error.
+    const inRange = m ? BigInt(m[1]!) >= CURSOR_MIN_US && BigInt(m[1]!) < CURSOR_MAX_US : false;
+    if (!m || !host || !inRange || !ACCESS_ACTIONS.includes(m[3] as AccessAction)) throw badInput("after: not a cursor from this list", "after");
     return { atUs: m[1]!, ip: host.ip, action: m[3] as AccessAction };
   },
 };
@@ -239,7 +245,9 @@ export class AccessService {
     if (owner === null) throw notFound();
     const now = this.ctx.hub.clock();
     return this.em.transactional(async (em) => {
-      const access = await recordAccess(em, this.viewer, { owner, accountId: uuid }, now);
+      // An agency's approval is for one record: the account's history is read under it while that record stands.
+      const [record] = await query<{ id: string }>(em, "select id from verification.customer_record where account_id = $1 and owner = $2", [uuid, owner], "access_history_record");
+      const access = await recordAccess(em, this.viewer, { owner, accountId: uuid, id: record?.id ?? null }, now);
       if (access === null) throw notFound();
       const rows = await query<EventRow>(
         em,

@@ -43,9 +43,20 @@ export function hostAddress(value: unknown): { ip: string; family: 4 | 6 } | nul
   const family = isIP(value);
   if (family === 4) return { ip: value, family };
   if (family !== 6) return null;
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(value);
-  if (mapped && isIP(mapped[1]!) === 4) return { ip: mapped[1]!, family: 4 };
-  return { ip: value.toLowerCase(), family: 6 };
+  // Canonical form first (RFC 5952, as the URL parser writes it): the mapping has many spellings
+  // (`0:0:0:0:0:ffff:192.0.2.1`, `::ffff:c000:201`), and each must land on the IPv4 address.
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${value}]/`).hostname.slice(1, -1);
+  } catch {
+    return null;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped) {
+    const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+    return { ip: [hi >> 8, hi & 255, lo >> 8, lo & 255].join("."), family: 4 };
+  }
+  return { ip: canonical, family: 6 };
 }
 
 /** An address or a network (`addr/len`); a lone address is its own /32 or /128. Host bits past the prefix are ignored. */

@@ -9,17 +9,19 @@ export type RecordAccess = { kind: "OWNER" } | { kind: "DISCLOSURE"; requestId: 
  * The one place that decides who reads a customer identification record (EO 13984 §1(a)(iii): third
  * parties are limited). The provider that holds the account, with verification:read; or an agency
  * with verification:disclose whose disclosure request for that account the provider approved, until
- * the grant ends. Nobody else: not another provider, not an operator, not an unapproved request.
+ * the grant ends, and only the record it was approved for. Nobody else: not another provider, not an operator, not an unapproved request.
  */
-export async function recordAccess(em: EntityManager, viewer: Viewer, record: { owner: string; accountId: string }, now: Date): Promise<RecordAccess | null> {
+export async function recordAccess(em: EntityManager, viewer: Viewer, record: { owner: string; accountId: string; id: string | null }, now: Date): Promise<RecordAccess | null> {
   if (viewer.org === record.owner) return hasScope(viewer, "verification:read") ? { kind: "OWNER" } : null;
   if (viewer.orgKind !== "AGENCY" || !hasScope(viewer, "verification:disclose")) return null;
+  // An approval is for the record the account had when it was approved: not a later one, nor the
+  // account without it (a null id matches no grant, by the same statement: no record costs the same).
   const [grant] = await query<{ id: string; access_until: Date }>(
     em,
     `select id, access_until from verification.disclosure_request
-      where requester = $1 and account_id = $2 and owner = $3 and status = 'APPROVED' and access_until > $4
+      where requester = $1 and account_id = $2 and owner = $3 and record_id = $5 and status = 'APPROVED' and access_until > $4
       order by access_until desc limit 1`,
-    [viewer.org, record.accountId, record.owner, now],
+    [viewer.org, record.accountId, record.owner, now, record.id],
     "verification_disclosure_grant",
   );
   return grant ? { kind: "DISCLOSURE", requestId: grant.id, until: grant.access_until } : null;
@@ -29,6 +31,6 @@ export async function recordAccess(em: EntityManager, viewer: Viewer, record: { 
 export function readableRecordsSql(alias: string, viewerOrg: string, now: string): string {
   return `(${alias}.owner = ${viewerOrg} or exists (
     select 1 from verification.disclosure_request d
-     where d.requester = ${viewerOrg} and d.account_id = ${alias}.account_id and d.owner = ${alias}.owner
+     where d.requester = ${viewerOrg} and d.account_id = ${alias}.account_id and d.owner = ${alias}.owner and d.record_id = ${alias}.id
        and d.status = 'APPROVED' and d.access_until > ${now}))`;
 }

@@ -10,7 +10,7 @@ import type { Context } from "../../src/graphql/context.js";
 import { canonical, hashInput, type IdentifierType } from "../../src/identifiers/canonical.js";
 import { VERIFICATION_ACCOUNTS } from "./account.projection.js";
 import { audit, type AuditAction } from "./audit.trail.js";
-import { recordAccess, type RecordAccess } from "./record.access.js";
+import { readableRecordsSql, recordAccess, type RecordAccess } from "./record.access.js";
 import { RecordSealer } from "./record.crypto.js";
 import { LOOKUP_TYPES, type LookupType, type StoredStatus, type VerificationStatus } from "./record.enums.js";
 import type { CustomerRecordInput, PartyInput, VerificationCheckInput } from "./record.input.js";
@@ -103,10 +103,17 @@ export class RecordService {
     if (!uuid) return null;
     const now = this.now();
     return this.ctx.em.transactional(async (em) => {
-      const [raw] = await query<RecordRow>(em, `select * from verification.customer_record where account_id = $1`, [uuid], "verification_record_by_account");
+      // The access rule is in the lookup itself: another provider's record and no record at all then
+      // cost the same one statement, and the work done reveals nothing about whether a record exists.
+      const [raw] = await query<RecordRow>(
+        em,
+        `select r.* from verification.customer_record r where r.account_id = $1 and ${readableRecordsSql("r", "$2", "$3")}`,
+        [uuid, this.viewer.org, now],
+        "verification_record_by_account",
+      );
       if (!raw) return null;
       const row = recordRow(raw);
-      const access = await recordAccess(em, this.viewer, { owner: row.owner, accountId: row.account_id }, now);
+      const access = await recordAccess(em, this.viewer, { owner: row.owner, accountId: row.account_id, id: row.id }, now);
       if (!access) return null;
       await this.audit(em, row, "RECORD_READ", now, accessDetail(access));
       return this.decode(em, row, now);
@@ -168,14 +175,15 @@ export class RecordService {
    * status of the account's record to whoever may read the record; else null.
    */
   async statusOf(accountUuids: readonly string[]): Promise<(VerificationStatus | null)[]> {
-    const rows = await query<{ account_id: string; owner: string; status: StoredStatus }>(
+    const now = this.now();
+    // Only the records the viewer may read are fetched (as in byAccount): the others cost nothing more than no record.
+    const rows = await query<{ id: string; account_id: string; owner: string; status: StoredStatus }>(
       this.ctx.em,
-      `select account_id, owner, status from verification.customer_record where account_id = any($1::uuid[])`,
-      [accountUuids],
+      `select r.id, r.account_id, r.owner, r.status from verification.customer_record r where r.account_id = any($1::uuid[]) and ${readableRecordsSql("r", "$2", "$3")}`,
+      [accountUuids, this.viewer.org, now],
       "verification_status_by_accounts",
     );
     const byAccount = new Map(rows.map((r) => [r.account_id, r]));
-    const now = this.now();
     // An account an exemption covers needs no verification (§1(c)): its provider sees EXEMPT, record or not.
     const exempt = await exemptAccountsOf(this.ctx.em, this.viewer, accountUuids, now);
     return Promise.all(
@@ -183,7 +191,7 @@ export class RecordService {
         if (exempt.has(uuid)) return "EXEMPT" as const;
         const row = byAccount.get(uuid);
         if (!row) return null;
-        return (await recordAccess(this.ctx.em, this.viewer, { owner: row.owner, accountId: row.account_id }, now)) ? row.status : null;
+        return (await recordAccess(this.ctx.em, this.viewer, { owner: row.owner, accountId: row.account_id, id: row.id }, now)) ? row.status : null;
       }),
     );
   }
@@ -525,7 +533,8 @@ const dueCursor = (at: Date, id: string) => Buffer.from(`due:${at.toISOString()}
 
 function parseDueCursor(cursor: string): { at: Date; id: string } {
   const text = cursor.length <= 200 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
-  const m = /^due:([^|]+)\|([0-9a-f-]{36})$/.exec(text);
+  // The exact forms dueCursor writes: anything looser (36 dashes, year -271821) reached PostgreSQL's casts and failed there.
+  const m = /^due:(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
   const at = m ? new Date(m[1]!) : null;
   if (!m || !at || Number.isNaN(at.getTime())) throw badInput("after: not a cursor from this list", "after");
   return { at, id: m[2]! };
