@@ -119,6 +119,14 @@ function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | 
  */
 export async function assertPortsAvailable(ports: PlannedPort[]): Promise<void> {
   const problems: string[] = [];
+  // Two of the process's own listeners on one port (EMBEDDED_PG_PORT inside the subgraphs' range, say):
+  // each is free now, and the second would fail after the first has started.
+  const first = new Map<number, PlannedPort>();
+  for (const p of ports.filter((p) => p.port !== 0)) {
+    const earlier = first.get(p.port);
+    if (earlier) problems.push(`${p.setting}: port ${p.port} (${p.what}) is also ${earlier.what}'s (${earlier.setting}); give each its own port`);
+    else first.set(p.port, p);
+  }
   for (const p of ports.filter((p) => p.port !== 0)) {
     const err = await tryListen(p.host, p.port);
     if (!err) continue;

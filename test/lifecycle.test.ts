@@ -90,6 +90,24 @@ describe("a port already in use", () => {
       }
     });
   }
+
+  it("(EMBEDDED_PG_PORT among the subgraphs' ports) stops the start before anything listens, naming both settings", async () => {
+    const base = await freePort();
+    const dataDir = await tempDir("port-overlap");
+    const { code, output } = await run("start.js", [], {
+      DATABASE_URL: undefined,
+      DATA_DIR: dataDir,
+      PORT: "0",
+      SUBGRAPH_PORT_BASE: String(base),
+      EMBEDDED_PG_PORT: String(base + 5),
+      NODE_ENV: "development",
+      LOG_LEVEL: "info",
+    });
+    expect(code).not.toBe(0);
+    expect(output).toContain(`SUBGRAPH_PORT_BASE: port ${base + 5} (the verification subgraph, SUBGRAPH_PORT_BASE + 5) is also the embedded PostgreSQL's (EMBEDDED_PG_PORT)`);
+    expect(output).not.toMatch(/\n\s+at |"stack"|EADDRINUSE/);
+    expect(existsSync(join(dataDir, "pg"))).toBe(false);
+  });
 });
 
 describe("stopping", () => {
