@@ -1,7 +1,5 @@
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../src/logger.js";
-import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { capturedLog, orgId, startTestHub, type TestHub } from "./support/hub.js";
 
 /**
  * Personal values sent to the hub (an identifier in a registration, a refused variable) reach no log
@@ -9,16 +7,10 @@ import { orgId, startTestHub, type TestHub } from "./support/hub.js";
  */
 describe("log lines at debug level", () => {
   let t: TestHub;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { log: captured, lines } = capturedLog();
 
   beforeAll(async () => {
-    t = await startTestHub({ LOG_LEVEL: "trace" }, { log: createLogger("trace", "watchfloor", sink) });
+    t = await startTestHub({ LOG_LEVEL: "trace" }, { log: captured });
   });
   afterAll(() => t?.stop());
 

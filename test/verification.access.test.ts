@@ -1,11 +1,9 @@
 import "reflect-metadata";
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createLogger } from "../src/logger.js";
 import { ACCESS_HISTORY_PAGE_SQL, ACCOUNTS_SEEN_SQL } from "../subgraphs/verification/access.service.js";
-import { orgId, startTestHub, type TestHub } from "./support/hub.js";
+import { capturedLog, orgId, startTestHub, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
 import { openRecord, SET_STATUS } from "./support/verification.js";
 
@@ -339,16 +337,10 @@ describe("the access log", () => {
 
 describe("the access log's addresses in log lines", () => {
   let t: TestHub;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { log: captured, lines } = capturedLog();
 
   beforeAll(async () => {
-    t = await startTestHub({ LOG_LEVEL: "trace" }, { log: createLogger("trace", "watchfloor", sink) });
+    t = await startTestHub({ LOG_LEVEL: "trace" }, { log: captured });
   });
   afterAll(() => t?.stop());
 

@@ -1,9 +1,7 @@
 import "reflect-metadata";
-import { Writable } from "node:stream";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createLogger } from "../src/logger.js";
-import { collect, orgId, startTestHub, testClock, type TestHub } from "./support/hub.js";
+import { capturedLog, collect, orgId, startTestHub, testClock, type TestHub } from "./support/hub.js";
 import { ok, registerAccounts } from "./support/resellers.js";
 import { ADD_CHECK, BY_IDENTIFIER, CUSTOMER_RECORD, OPEN_RECORD, SET_OWNERS, SET_STATUS, openRecord, recordInput, setStatus } from "./support/verification.js";
 
@@ -54,13 +52,7 @@ describe("the verification subgraph under attack", () => {
   const clock = testClock();
   let t: TestHub;
   let db: pg.Client;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { log: captured, lines } = capturedLog();
 
   const P = orgId("atk-provider");
   const Q = orgId("atk-other");
@@ -80,7 +72,7 @@ describe("the verification subgraph under attack", () => {
   const events = async (org: string) => Number((await db.query("select count(*) from verification.access_event where owner = $1", [org])).rows[0].count);
 
   beforeAll(async () => {
-    t = await startTestHub({ LOG_LEVEL: "trace", CIP_RETENTION_DAYS: "1" }, { clock: clock.now, log: createLogger("trace", "watchfloor", sink) });
+    t = await startTestHub({ LOG_LEVEL: "trace", CIP_RETENTION_DAYS: "1" }, { clock: clock.now, log: captured });
     db = new pg.Client({ connectionString: inject("databaseUrl") });
     await db.connect();
     const provider = ["accounts:read", "accounts:write", "verification:read", "verification:write"];

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +52,18 @@ export function testClock(start = new Date()) {
       now += days * 24 * 3600 * 1000;
     },
   };
+}
+
+/** A logger that keeps every line it writes (at `level`), for tests that read what reached the log. */
+export function capturedLog(level = "trace"): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { log: createLogger(level, "watchfloor", sink), lines };
 }
 
 /** Unique org ids per test file, so files sharing one database never see each other's data. */
