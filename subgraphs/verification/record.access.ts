@@ -12,8 +12,9 @@ export type RecordAccess = { kind: "OWNER" } | { kind: "DISCLOSURE"; requestId: 
  * the grant ends, and only the record it was approved for. Nobody else: not another provider, not an operator, not an unapproved request.
  */
 export async function recordAccess(em: EntityManager, viewer: Viewer, record: { owner: string; accountId: string; id: string | null }, now: Date): Promise<RecordAccess | null> {
-  if (viewer.org === record.owner) return hasScope(viewer, "verification:read") ? { kind: "OWNER" } : null;
-  if (viewer.orgKind !== "AGENCY" || !hasScope(viewer, "verification:disclose")) return null;
+  const rights = readRights(viewer);
+  if (viewer.org === record.owner) return rights.own ? { kind: "OWNER" } : null;
+  if (!rights.disclosed) return null;
   // An approval is for the record the account had when it was approved: not a later one, nor the
   // account without it (a null id matches no grant, by the same statement: no record costs the same).
   const [grant] = await query<{ id: string; access_until: Date }>(
@@ -27,10 +28,19 @@ export async function recordAccess(em: EntityManager, viewer: Viewer, record: { 
   return grant ? { kind: "DISCLOSURE", requestId: grant.id, until: grant.access_until } : null;
 }
 
-/** The same rule in SQL, for lists: the records (alias `r`) the viewer may read at `now` ($ params given). */
-export function readableRecordsSql(alias: string, viewerOrg: string, now: string): string {
-  return `(${alias}.owner = ${viewerOrg} or exists (
+/** What the viewer's token allows at all: its own org's records, and records disclosed to it as an agency. */
+export function readRights(viewer: Viewer): { own: boolean; disclosed: boolean } {
+  return { own: hasScope(viewer, "verification:read"), disclosed: viewer.orgKind === "AGENCY" && hasScope(viewer, "verification:disclose") };
+}
+
+/**
+ * The same rule in SQL, for lookups and lists: the records (alias `r`) the viewer may read at `now`.
+ * `p` names the statement's parameters holding the viewer's org, the time and the two `readRights`
+ * (booleans), so that the statement's text is the same for every viewer.
+ */
+export function readableRecordsSql(alias: string, p: { org: string; now: string; own: string; disclosed: string }): string {
+  return `((${p.own}::boolean and ${alias}.owner = ${p.org}) or (${p.disclosed}::boolean and exists (
     select 1 from verification.disclosure_request d
-     where d.requester = ${viewerOrg} and d.account_id = ${alias}.account_id and d.owner = ${alias}.owner and d.record_id = ${alias}.id
-       and d.status = 'APPROVED' and d.access_until > ${now}))`;
+     where d.requester = ${p.org} and d.account_id = ${alias}.account_id and d.owner = ${alias}.owner and d.record_id = ${alias}.id
+       and d.status = 'APPROVED' and d.access_until > ${p.now})))`;
 }

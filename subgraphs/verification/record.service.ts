@@ -10,7 +10,7 @@ import type { Context } from "../../src/graphql/context.js";
 import { canonical, hashInput, type IdentifierType } from "../../src/identifiers/canonical.js";
 import { VERIFICATION_ACCOUNTS } from "./account.projection.js";
 import { audit, type AuditAction } from "./audit.trail.js";
-import { readableRecordsSql, recordAccess, type RecordAccess } from "./record.access.js";
+import { readableRecordsSql, readRights, recordAccess, type RecordAccess } from "./record.access.js";
 import { RecordSealer } from "./record.crypto.js";
 import { LOOKUP_TYPES, type LookupType, type StoredStatus, type VerificationStatus } from "./record.enums.js";
 import type { CustomerRecordInput, PartyInput, VerificationCheckInput } from "./record.input.js";
@@ -44,6 +44,13 @@ const MAX_PAGE = 500;
 
 /** The identifier type whose canonical form each lookup compares. */
 const LOOKUP_IDENTIFIER: Record<LookupType, IdentifierType> = { NATIONAL_ID: "NATIONAL_ID", EMAIL: "EMAIL", PHONE: "PHONE", CARD: "PAYMENT_CARD" };
+
+/** The parameters after the statement's own first one: the viewer's org, the time and its two read rights. */
+const READ_PARAMS = { org: "$2", now: "$3", own: "$4", disclosed: "$5" };
+const readFlags = (viewer: Viewer) => {
+  const rights = readRights(viewer);
+  return [rights.own, rights.disclosed];
+};
 
 const fail = (error: InputError): CustomerRecordResult => ({ record: null, error });
 const noRecord = () => fail(new InputError("recordId: no customer record of yours with this id", "recordId", "NOT_FOUND"));
@@ -107,8 +114,8 @@ export class RecordService {
       // cost the same one statement, and the work done reveals nothing about whether a record exists.
       const [raw] = await query<RecordRow>(
         em,
-        `select r.* from verification.customer_record r where r.account_id = $1 and ${readableRecordsSql("r", "$2", "$3")}`,
-        [uuid, this.viewer.org, now],
+        `select r.* from verification.customer_record r where r.account_id = $1 and ${readableRecordsSql("r", READ_PARAMS)}`,
+        [uuid, this.viewer.org, now, ...readFlags(this.viewer)],
         "verification_record_by_account",
       );
       if (!raw) return null;
@@ -176,24 +183,17 @@ export class RecordService {
    */
   async statusOf(accountUuids: readonly string[]): Promise<(VerificationStatus | null)[]> {
     const now = this.now();
-    // Only the records the viewer may read are fetched (as in byAccount): the others cost nothing more than no record.
-    const rows = await query<{ id: string; account_id: string; owner: string; status: StoredStatus }>(
+    // Only the records the viewer may read are fetched (as in byAccount): the others answer as no record.
+    const rows = await query<{ account_id: string; status: StoredStatus }>(
       this.ctx.em,
-      `select r.id, r.account_id, r.owner, r.status from verification.customer_record r where r.account_id = any($1::uuid[]) and ${readableRecordsSql("r", "$2", "$3")}`,
-      [accountUuids, this.viewer.org, now],
+      `select r.account_id, r.status from verification.customer_record r where r.account_id = any($1::uuid[]) and ${readableRecordsSql("r", READ_PARAMS)}`,
+      [accountUuids, this.viewer.org, now, ...readFlags(this.viewer)],
       "verification_status_by_accounts",
     );
-    const byAccount = new Map(rows.map((r) => [r.account_id, r]));
+    const status = new Map(rows.map((r) => [r.account_id, r.status]));
     // An account an exemption covers needs no verification (§1(c)): its provider sees EXEMPT, record or not.
     const exempt = await exemptAccountsOf(this.ctx.em, this.viewer, accountUuids, now);
-    return Promise.all(
-      accountUuids.map(async (uuid) => {
-        if (exempt.has(uuid)) return "EXEMPT" as const;
-        const row = byAccount.get(uuid);
-        if (!row) return null;
-        return (await recordAccess(this.ctx.em, this.viewer, { owner: row.owner, accountId: row.account_id, id: row.id }, now)) ? row.status : null;
-      }),
-    );
+    return accountUuids.map((uuid) => (exempt.has(uuid) ? "EXEMPT" : (status.get(uuid) ?? null)));
   }
 
   // ---- changes ----
