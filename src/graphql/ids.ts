@@ -28,3 +28,10 @@ export function listCursors(tag: string) {
     },
   };
 }
+
+/** A list's page size: `first`, or the list's default; anything but a whole number from 1 to `max` is bad input on `first`. */
+export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 1 || size > max) throw badInput(`first: must be from 1 to ${max}`, "first");
+  return size;
+}

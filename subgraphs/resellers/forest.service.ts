@@ -3,6 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Viewer } from "../../src/auth/viewer.js";
 import { Params, query } from "../../src/db/sql.js";
 import { badInput } from "../../src/errors.js";
+import { pageSize } from "../../src/graphql/ids.js";
 import type { Context } from "../../src/graphql/context.js";
 import { loaderFor } from "../../src/graphql/loader.js";
 import { renderGraph, type GraphNode } from "./graph.render.js";
@@ -22,12 +23,6 @@ const MAX_DEPTH = 100;
 /** Beyond this many accounts a graph stops being a picture anyone can read; the text says it was cut. */
 export const MAX_GRAPH_NODES = 1000;
 const DEFAULT_GRAPH_DEPTH = 3;
-
-function pageSize(first: number | null | undefined, fallback: number, max: number): number {
-  const size = first ?? fallback;
-  if (!Number.isInteger(size) || size < 1 || size > max) throw badInput(`first: must be from 1 to ${max}`, "first");
-  return size;
-}
 
 function depthLimit(maxDepth: number | null | undefined, fallback: number | null): number | null {
   if (maxDepth == null) return fallback;

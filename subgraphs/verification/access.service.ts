@@ -2,6 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { hasScope, type Viewer } from "../../src/auth/viewer.js";
 import { asDate, query } from "../../src/db/sql.js";
 import { badInput, expectedError, ErrorCode, forbidden } from "../../src/errors.js";
+import { pageSize } from "../../src/graphql/ids.js";
 import type { Context } from "../../src/graphql/context.js";
 import { ensureMonthPartitions, monthsOf } from "./access.partitions.js";
 import type { AccessEventInput, AccessHistoryArgs, AccountsSeenArgs } from "./access.input.js";
@@ -234,8 +235,7 @@ export class AccessService {
     if (!hasScope(this.viewer, "verification:read") && !hasScope(this.viewer, "verification:disclose")) {
       throw forbidden("this operation needs the scope 'verification:read' (or 'verification:disclose' under an approved disclosure)");
     }
-    const size = args.first ?? DEFAULT_PAGE;
-    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw badInput(`first: must be from 1 to ${MAX_PAGE}`, "first");
+    const size = pageSize(args.first, DEFAULT_PAGE, MAX_PAGE);
     const window = checkWindow(args.from, args.to);
     if ("message" in window) throw badInput(window.message, window.field);
     const after = args.after ? cursors.decode(args.after) : null;

@@ -2,7 +2,7 @@ import type { AuditLinkRow } from "../../src/audit/hash-chain.js";
 import { badInput } from "../../src/errors.js";
 import { asDate, query } from "../../src/db/sql.js";
 import type { Context } from "../../src/graphql/context.js";
-import { listCursors } from "../../src/graphql/ids.js";
+import { listCursors, pageSize } from "../../src/graphql/ids.js";
 import type { AuditLinkConnection } from "./audit.type.js";
 import { accountId, parseRecordId, recordId } from "./record.row.js";
 
@@ -20,8 +20,7 @@ export class AuditService {
   constructor(private readonly ctx: Context) {}
 
   async trail(first: number | null | undefined, after: string | null | undefined, record: string | null | undefined): Promise<AuditLinkConnection> {
-    const size = first ?? DEFAULT_PAGE;
-    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw badInput(`first: must be from 1 to ${MAX_PAGE}`, "first");
+    const size = pageSize(first, DEFAULT_PAGE, MAX_PAGE);
     const afterSeq = after == null ? 0 : cursors.decode(after);
     let recordUuid: string | null = null;
     if (record != null) {

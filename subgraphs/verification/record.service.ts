@@ -3,6 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { hasScope, type Viewer } from "../../src/auth/viewer.js";
 import { asDate, query } from "../../src/db/sql.js";
 import { badInput, forbidden } from "../../src/errors.js";
+import { pageSize } from "../../src/graphql/ids.js";
 import { appendEvents } from "../../src/events/outbox.js";
 import { Topics, type VerificationStatusPayload } from "../../src/events/topics.js";
 import { InputError } from "../../src/graphql/common.types.js";
@@ -157,8 +158,7 @@ export class RecordService {
 
   /** The caller's VERIFIED records whose re-verification is due, the longest overdue first: ids and dates only. */
   async dueForReverification(first: number | null | undefined, after: string | null | undefined): Promise<ReverificationConnection> {
-    const size = first ?? DEFAULT_PAGE;
-    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw badInput(`first: must be from 1 to ${MAX_PAGE}`, "first");
+    const size = pageSize(first, DEFAULT_PAGE, MAX_PAGE);
     const position = after == null ? null : parseDueCursor(after);
     const now = this.now();
     const rows = await query<{ id: string; account_id: string; verified_at: Date; reverify_due_at: Date }>(
